@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Entry points. `make` builds the modules against $(KDIR): the project's
+# cached guest kernel once scripts/setup.sh has run, else the running
+# kernel's build tree. Kbuild itself reads ./Kbuild, not this file.
+#
+#   make              build the modules (CLIPPY=1, warnings are errors)
+#   make check        set up what is missing, then every test (README)
+#   make demo         boot a VM with a simulated BMC, ipmitool through our stack
+#   make bench        C-against-ours benchmark in one boot (not a test)
+#   make setup        only the set-up (packages, sources, tools, kernel)
+#   make fmt          rustfmt the tree; make fmt-check to only check
+
+IPMI_RS_CACHE ?= /var/cache/ipmi-rs
+-include $(IPMI_RS_CACHE)/env.mk
+KDIR ?= /lib/modules/$(shell uname -r)/build
+LLVM ?= 1
+CLIPPY ?= 1
+
+KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) CLIPPY=$(CLIPPY)
+
+RUST_SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.rs')
+
+.PHONY: all modules clean check demo bench setup fmt fmt-check
+
+all: modules
+
+modules:
+	$(MAKE) $(KBUILD_ARGS) modules
+
+clean:
+	$(MAKE) $(KBUILD_ARGS) clean
+	rm -f drivers/char/ipmi/ipmi_bindings_generated.rs selftests/modules/ipmi_bindings_generated.rs
+
+setup:
+	scripts/setup.sh
+
+check:
+	scripts/check.sh
+
+demo:
+	scripts/demo.sh
+
+bench:
+	selftests/bench/run
+
+fmt:
+	rustfmt --edition 2021 --config-path .rustfmt.toml $(RUST_SOURCES)
+
+fmt-check:
+	rustfmt --edition 2021 --config-path .rustfmt.toml --check $(RUST_SOURCES)

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! IPMB framing: the two-checksum frames that carry requests and responses
+//! between controllers on an IPMB (and inside App Send/Get Message).
+//!
+//! ```text
+//! request:  rsSA  netFn/rsLUN  chk1 | rqSA  rqSeq/rqLUN  cmd  data...       chk2
+//! response: rqSA  netFn/rqLUN  chk1 | rsSA  rqSeq/rsLUN  cmd  cc  data...   chk2
+//! ```
+//!
+//! Both checksums are verified on receive (upstream's handler verifies
+//! neither, and ipmb_dev_int only the first).
+
+use super::msg::{netfn_lun, Lun, NetFn};
+
+/// Shortest valid frame: header (3), rqSA/rsSA, seq/LUN, cmd, checksum.
+pub const MIN_FRAME_LEN: usize = 7;
+
+/// Bytes a frame adds around the message body (netfn, cmd, data): the
+/// destination address, the first checksum, the source address, seq/LUN
+/// and the second checksum.
+pub const FRAME_OVERHEAD: usize = 5;
+
+/// The IPMB checksum: the two's complement of the byte sum, so that the
+/// bytes plus their checksum add up to zero (`ipmb_checksum()`).
+pub fn checksum(bytes: &[u8]) -> u8 {
+    bytes
+        .iter()
+        .fold(0u8, |sum, b| sum.wrapping_add(*b))
+        .wrapping_neg()
+}
+
+/// Whether `bytes`, ending with their checksum, add up to zero.
+pub fn checksum_ok(bytes: &[u8]) -> bool {
+    bytes.iter().fold(0u8, |sum, b| sum.wrapping_add(*b)) == 0
+}
+
+/// Why a received frame is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameError {
+    /// Shorter than [`MIN_FRAME_LEN`].
+    TooShort,
+    /// The header checksum (byte 2) does not match bytes 0-1.
+    HeaderChecksum,
+    /// The trailing checksum does not match bytes 3 onwards.
+    BodyChecksum,
+    /// The output buffer is too small for the frame to build.
+    NoSpace,
+}
+
+/// A decoded IPMB frame, request or response alike.
+///
+/// `dest_*` is the first (header) half, `src_*` the second; for a response
+/// the body starts with the completion code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// Slave address the frame is sent to.
+    pub dest_addr: u8,
+    /// Network function.
+    pub netfn: NetFn,
+    /// LUN at the destination.
+    pub dest_lun: Lun,
+    /// Slave address of the sender.
+    pub src_addr: u8,
+    /// Sequence number (6 bits) that pairs a response with its request.
+    pub seq: u8,
+    /// LUN at the sender.
+    pub src_lun: Lun,
+    /// Command.
+    pub cmd: u8,
+    /// Body between the command and the trailing checksum.
+    pub body: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// Decodes a frame and checks both of its checksums.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, FrameError> {
+        if bytes.len() < MIN_FRAME_LEN {
+            return Err(FrameError::TooShort);
+        }
+        let (header, rest) = bytes.split_at(3);
+        if !checksum_ok(header) {
+            return Err(FrameError::HeaderChecksum);
+        }
+        if !checksum_ok(rest) {
+            return Err(FrameError::BodyChecksum);
+        }
+        let (&[dest_addr, nl, _], &[src_addr, seq_lun, cmd, ref body @ .., _]) = (header, rest)
+        else {
+            return Err(FrameError::TooShort);
+        };
+        Ok(Frame {
+            dest_addr,
+            netfn: NetFn::from_netfn_lun(nl),
+            dest_lun: Lun::from_low_bits(nl),
+            src_addr,
+            seq: seq_lun >> 2,
+            src_lun: Lun::from_low_bits(seq_lun),
+            cmd,
+            body,
+        })
+    }
+
+    /// Length of the encoded frame.
+    pub fn encoded_len(&self) -> usize {
+        self.body.len() + FRAME_OVERHEAD + 2
+    }
+
+    /// Encodes the frame with both checksums into `out`; returns its length.
+    /// The sequence number is taken modulo 64.
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, FrameError> {
+        let len = self.encoded_len();
+        let out = out.get_mut(..len).ok_or(FrameError::NoSpace)?;
+        let [dest, nl, chk1, src, seq_lun, cmd, tail @ ..] = out else {
+            return Err(FrameError::NoSpace);
+        };
+        let (body, chk2) = tail.split_at_mut(self.body.len());
+        let [chk2] = chk2 else {
+            return Err(FrameError::NoSpace);
+        };
+        *dest = self.dest_addr;
+        *nl = netfn_lun(self.netfn, self.dest_lun);
+        *chk1 = checksum(&[*dest, *nl]);
+        *src = self.src_addr;
+        *seq_lun = ((self.seq & 0x3f) << 2) | self.src_lun.value();
+        *cmd = self.cmd;
+        body.copy_from_slice(self.body);
+        // checksum(a ++ b) == checksum(a) + checksum(b), modulo 256.
+        *chk2 = checksum(&[*src, *seq_lun, *cmd]).wrapping_add(checksum(body));
+        Ok(len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn checksum_matches_the_spec_example() {
+        // Get Device ID from BMC (0x20) to a satellite at 0x30.
+        assert_eq!(checksum(&[0x30, 0x18]), 0xb8);
+        assert_eq!(checksum(&[]), 0);
+        assert!(checksum_ok(&[0x30, 0x18, 0xb8]));
+        assert!(!checksum_ok(&[0x30, 0x18, 0xb9]));
+    }
+
+    #[test]
+    fn decode_a_get_device_id_request() {
+        let frame = [0x30, 0x18, 0xb8, 0x20, 0x04, 0x01, 0xdb];
+        let f = Frame::parse(&frame).unwrap();
+        assert_eq!(f.dest_addr, 0x30);
+        assert_eq!(f.netfn, NetFn::APP);
+        assert_eq!(f.src_addr, 0x20);
+        assert_eq!(f.seq, 1);
+        assert_eq!(f.cmd, 0x01);
+        assert!(f.body.is_empty());
+        let mut out = [0u8; 16];
+        assert_eq!(f.encode(&mut out), Ok(7));
+        assert_eq!(out[..7], frame);
+    }
+
+    #[test]
+    fn corrupt_frames_are_refused() {
+        assert_eq!(
+            Frame::parse(&[0x30, 0x18, 0xb8, 0x20, 0x04, 0x01]),
+            Err(FrameError::TooShort)
+        );
+        assert_eq!(
+            Frame::parse(&[0x30, 0x18, 0xb7, 0x20, 0x04, 0x01, 0xdb]),
+            Err(FrameError::HeaderChecksum)
+        );
+        assert_eq!(
+            Frame::parse(&[0x30, 0x18, 0xb8, 0x20, 0x04, 0x01, 0xdc]),
+            Err(FrameError::BodyChecksum)
+        );
+        let f = Frame::parse(&[0x30, 0x18, 0xb8, 0x20, 0x04, 0x01, 0xdb]).unwrap();
+        assert_eq!(f.encode(&mut [0u8; 6]), Err(FrameError::NoSpace));
+    }
+
+    proptest! {
+        #[test]
+        fn encode_then_parse_round_trips(dest in any::<u8>(), nl in any::<u8>(), src in any::<u8>(), seq in 0u8..64, lun in 0u8..4, cmd in any::<u8>(), body in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let f = Frame { dest_addr: dest, netfn: NetFn::from_netfn_lun(nl), dest_lun: Lun::from_low_bits(nl), src_addr: src, seq, src_lun: Lun::new(lun).unwrap(), cmd, body: &body };
+            let mut out = [0u8; 80];
+            let len = f.encode(&mut out).unwrap();
+            prop_assert_eq!(Frame::parse(&out[..len]), Ok(f));
+        }
+
+        #[test]
+        fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Frame::parse(&bytes);
+        }
+
+        #[test]
+        fn any_single_byte_flip_is_caught(body in proptest::collection::vec(any::<u8>(), 0..32), pos in any::<prop::sample::Index>(), flip in 1u8..=255) {
+            let f = Frame { dest_addr: 0x30, netfn: NetFn::APP, dest_lun: Lun::BMC, src_addr: 0x20, seq: 5, src_lun: Lun::BMC, cmd: 1, body: &body };
+            let mut out = [0u8; 48];
+            let len = f.encode(&mut out).unwrap();
+            let i = pos.index(len);
+            out[i] ^= flip;
+            prop_assert!(Frame::parse(&out[..len]).is_err());
+        }
+    }
+}

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The shared IPMI message-handling core.
+//!
+//! Pure logic with no kernel dependency and no allocation: message, address
+//! and completion-code types, IPMB framing and checksums, and (as the drivers
+//! land) the KCS, BT and SSIF state machines and the sequence table.
+//!
+//! On the host this is an ordinary `no_std` crate that `cargo test` builds.
+//! In the kernel every module compiles these same files into itself with
+//! `#[path = ".../rust/ipmi/src/lib.rs"] pub mod ipmi;` (the `MODULE` cfg is
+//! set there, and the kernel build already makes the crate `no_std`), because
+//! Rust crates cannot yet be shared between loadable modules.
+
+#![cfg_attr(not(any(test, MODULE)), no_std)]
+
+pub mod addr;
+pub mod cc;
+pub mod device_id;
+pub mod ipmb;
+pub mod msg;
+pub mod smi;

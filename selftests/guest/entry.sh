@@ -1,0 +1,44 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# First thing the guest runs (virtme-ng's -e): runs each named test script
+# under selftests/guest/tests/ with the TAP helpers of lib.sh, then leaves
+# the TAP stream, the kernel log and a completion stamp in --out, which the
+# host shares read-write and judges after the VM is gone.
+
+set -u
+out="" repo="" modroot="" bmc="" intf="" record=0
+tests=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--out) out=$2; shift 2 ;;
+	--repo) repo=$2; shift 2 ;;
+	--modroot) modroot=$2; shift 2 ;;
+	--bmc) bmc=$2; shift 2 ;;
+	--intf) intf=$2; shift 2 ;;
+	--record) record=1; shift ;;
+	*) tests+=("$1"); shift ;;
+	esac
+done
+export OUT=$out REPO=$repo MODROOT=$modroot BMC=$bmc INTF=$intf RECORD=$record
+
+# shellcheck source=selftests/guest/lib.sh
+. "$REPO/selftests/guest/lib.sh"
+
+: >"$OUT/tap.txt"
+: >"$OUT/guest.log"
+echo 0 >"$OUT/.tap-count"
+echo "# guest: $(uname -r), bmc=$BMC intf=$INTF, tests: ${tests[*]}" >>"$OUT/tap.txt"
+for t in "${tests[@]}"; do
+	echo "# --- $t" >>"$OUT/tap.txt"
+	echo "=== $t" >>"$OUT/guest.log"
+	# Each test runs in a subshell so that one that exits early does not
+	# stop the others. Results go to fd 3 (the TAP file), everything the
+	# commands print to guest.log.
+	(. "$REPO/selftests/guest/tests/$t.sh") 3>>"$OUT/tap.txt" >>"$OUT/guest.log" 2>&1 ||
+		tap_fail "$t: test script exited with status $?" 3>>"$OUT/tap.txt"
+done
+tap_plan >>"$OUT/tap.txt"
+dmesg >"$OUT/dmesg.txt"
+date +%s >"$OUT/done"
+sync

@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for guest test scripts (sourced). TAP results go to fd 3; the
+# count lives in a file so that tests running in subshells share it.
+
+_tap_next() {
+	local n
+	n=$(($(cat "$OUT/.tap-count") + 1))
+	echo "$n" >"$OUT/.tap-count"
+	echo "$n"
+}
+
+tap_ok() {
+	echo "ok $(_tap_next) - $*" >&3
+}
+
+# tap_fail DESC [DIAGNOSTIC-FILE]
+tap_fail() {
+	echo "not ok $(_tap_next) - $1" >&3
+	if [ -n "${2:-}" ] && [ -f "$2" ]; then
+		tail -20 "$2" | sed 's/^/#   /' >&3
+	fi
+}
+
+tap_plan() {
+	echo "1..$(cat "$OUT/.tap-count")"
+}
+
+# tap_run DESC CMD...: one test that passes when CMD succeeds; CMD's output
+# is kept in guest.log and shown under a failure.
+tap_run() {
+	local desc=$1 log rc=0
+	shift
+	log=$(mktemp)
+	echo "\$ $*"
+	"$@" >"$log" 2>&1 || rc=$?
+	cat "$log"
+	if [ $rc = 0 ]; then
+		tap_ok "$desc"
+	else
+		echo "(exit status $rc)" >>"$log"
+		tap_fail "$desc" "$log"
+	fi
+	rm -f "$log"
+	return $rc
+}
+
+# The C IPMI modules the kernel build installed under $MODROOT.
+cmod() {
+	modprobe -d "$MODROOT" "$@"
+}
+
+# Path of one C module, to load it alone (modprobe would also load
+# ipmi_msghandler's soft dependency, ipmi_devintf).
+cko() {
+	echo "$MODROOT/lib/modules/$(uname -r)/kernel/drivers/char/ipmi/$1.ko"
+}
+
+# The interface driver for the interface under test.
+si_driver() {
+	case "$INTF" in
+	ssif) echo ipmi_ssif ;;
+	*) echo ipmi_si ;;
+	esac
+}
+
+wait_for() {
+	local path=$1 secs=${2:-10} i
+	for i in $(seq $((secs * 10))); do
+		[ -e "$path" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+load_c_stack() {
+	cmod ipmi_devintf && cmod "$(si_driver)" && wait_for /dev/ipmi0 15
+}
+
+unload_c_stack() {
+	local m
+	for m in "$(si_driver)" ipmi_devintf ipmi_msghandler; do
+		rmmod "$m" || return 1
+	done
+	[ ! -e /dev/ipmi0 ]
+}
+
+# Whatever IPMI modules are loaded, C or ours, users first.
+unload_all() {
+	local m
+	for m in ipmi_user_test ipmi_export_test ipmi_si ipmi_ssif ipmi_devintf ipmi_msghandler ipmi_rs_core; do
+		grep -q "^$m " /proc/modules && rmmod "$m"
+	done
+	! grep -qE '^(ipmi|ipmb)_' /proc/modules
+}
+
+# Lines that legitimately differ from one run to the next.
+normalise() {
+	sed -E \
+		-e '/^(Last Add Time|Last Del Time|Last Delete Time) *:/d' \
+		-e 's/(System GUID *:).*/\1 <guid>/'
+}
+
+# expect NAME FILE: FILE (normalised) must equal selftests/expected/$BMC/NAME.
+# Under --record the output is also handed back to the host.
+expect() {
+	local name=$1 file=$2 want="$REPO/selftests/expected/$BMC/$name.txt"
+	normalise <"$file" >"$file.norm"
+	if [ "$RECORD" = 1 ]; then
+		mkdir -p "$OUT/record"
+		cp "$file.norm" "$OUT/record/$name.txt"
+	fi
+	if [ ! -f "$want" ]; then
+		echo "missing $want" >"$file.diff"
+		return 1
+	fi
+	diff -u "$want" "$file.norm" >"$file.diff"
+}
+
+# client_answers DESC NAME CMD...: CMD must succeed and print the expected
+# answer NAME.
+client_answers() {
+	local desc=$1 name=$2 log
+	shift 2
+	log=$(mktemp)
+	echo "\$ $*"
+	if ! timeout 60 "$@" >"$log" 2>&1; then
+		echo "(exit status $?)" >>"$log"
+		cat "$log"
+		tap_fail "$desc" "$log"
+	elif ! expect "$name" "$log"; then
+		cat "$log"
+		tap_fail "$desc: answer differs from selftests/expected/$BMC/$name.txt" "$log.diff"
+	else
+		cat "$log"
+		tap_ok "$desc"
+	fi
+	rm -f "$log" "$log.norm" "$log.diff"
+}
+
+# has_lines FILE LINE...: FILE holds every LINE, each as a whole line.
+has_lines() {
+	local file=$1 line
+	shift
+	for line in "$@"; do
+		grep -qxF -e "$line" "$file" || { echo "missing: $line"; return 1; }
+	done
+}

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of `make bench` (selftests/bench/run): alternate stacks A and B
+# over several rounds, the order swapped every round, and write
+# tools/ipmi-bench's lines to $OUT/bench.txt.
+
+. "$OUT/params" 2>/dev/null || { rounds=3 requests=1000; }
+bench="$REPO/target/release/ipmi-bench"
+
+# Both stacks are upstream's C modules until a Rust module carries /dev/ipmi0.
+stack_name() { echo "C"; }
+stack_load() { load_c_stack; }
+stack_unload() { unload_c_stack; }
+
+measure() {
+	local stack=$1 round=$2 clients
+	tap_run "stack $stack loads (round $round)" stack_load "$stack" || return 1
+	# Under TCG the first few hundred requests are several times slower.
+	"$bench" --clients 1 --requests 300 --warmup 0 >/dev/null
+	for clients in 1 8; do
+		line=$("$bench" --clients $clients --requests "$requests" --warmup 100) || {
+			tap_fail "stack $stack, $clients client(s), round $round: ipmi-bench failed"
+			stack_unload "$stack"
+			return 1
+		}
+		echo "stack=$stack name=$(stack_name "$stack") round=$round $line" | tee -a "$OUT/bench.txt"
+	done
+	line=$("$bench" --idle 5)
+	echo "stack=$stack name=$(stack_name "$stack") round=$round $line" | tee -a "$OUT/bench.txt"
+	tap_run "stack $stack unloads (round $round)" stack_unload "$stack"
+}
+
+: >"$OUT/bench.txt"
+for round in $(seq "$rounds"); do
+	if [ $((round % 2)) = 1 ]; then order="A B"; else order="B A"; fi
+	for stack in $order; do
+		measure "$stack" "$round" || break 2
+	done
+done

@@ -1,0 +1,17 @@
+# SPDX-License-Identifier: GPL-2.0
+# What `make demo` shows: our Rust modules loaded and working in the kernel,
+# then the clients answering through the IPMI stack.
+
+echo "### Rust: ipmi_rs_core exports the core's helpers, ipmi_export_test calls them"
+tap_run "load ipmi_rs_core" insmod "$REPO/drivers/char/ipmi/ipmi_rs_core.ko"
+dmesg -C
+tap_run "ipmi_export_test runs over it" insmod "$REPO/selftests/modules/ipmi_export_test.ko"
+dmesg | grep -E 'ipmi_export_test: (ipmb_checksum|addr_length\(0x(c|81)\)|addr_src_to_str\([45]\))'
+rmmod ipmi_export_test ipmi_rs_core
+
+echo
+echo "### ipmitool and FreeIPMI through /dev/ipmi0 (C ipmi_msghandler, ipmi_devintf, $(si_driver))"
+tap_run "load the stack" load_c_stack
+tap_run "ipmitool -I open mc info" ipmitool -I open mc info
+tap_run "ipmitool -I open sdr list" ipmitool -I open sdr list
+tap_run "bmc-info --driver-type=OPENIPMI" bmc-info --driver-type=OPENIPMI --get-device-id

@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: GPL-2.0
+# The shared Rust core inside the kernel: ipmi_rs_core exports upstream's
+# pure helpers (ipmb_checksum, ipmi_validate_addr, ipmi_addr_length,
+# ipmi_addr_src_to_str) from Rust, and a second Rust module,
+# ipmi_export_test, calls them through the C ABI. Its answers over our
+# module must equal its answers over the C ipmi_msghandler, in this boot.
+
+ko_core=$REPO/drivers/char/ipmi/ipmi_rs_core.ko
+ko_test=$REPO/selftests/modules/ipmi_export_test.ko
+work=$(mktemp -d)
+unload_all
+
+# Loads the test module, keeps what it logged, unloads it.
+export_test_answers() {
+	dmesg -C
+	insmod "$ko_test" || return 1
+	rmmod ipmi_export_test || return 1
+	dmesg | sed -n 's/^\[[^]]*\] ipmi_export_test: //p' | sed -n '/^begin$/,/^end$/p' >"$1"
+	cat "$1"
+	# begin, 28 address grids, 9 lengths, 4 checksums, 11 names, end
+	[ "$(wc -l <"$1")" -eq 54 ] && [ "$(tail -1 "$1")" = end ]
+}
+
+over_c() {
+	insmod "$(cko ipmi_msghandler)" && export_test_answers "$work/c.txt" && rmmod ipmi_msghandler
+}
+
+over_rust() {
+	insmod "$ko_core" || return 1
+	# The test module must have bound to our exports, not to anything else.
+	grep -q '^ipmi_rs_core ' /proc/modules || return 1
+	export_test_answers "$work/rust.txt" || return 1
+	rmmod ipmi_rs_core
+}
+
+clash_refused() {
+	insmod "$(cko ipmi_msghandler)" || return 1
+	if insmod "$ko_core"; then
+		echo "ipmi_rs_core loaded beside the C ipmi_msghandler"
+		return 1
+	fi
+	rmmod ipmi_msghandler
+}
+
+tap_run "ipmi_export_test over the C ipmi_msghandler" over_c
+tap_run "ipmi_export_test over ipmi_rs_core (Rust)" over_rust
+tap_run "same answers from Rust and C" diff -u "$work/c.txt" "$work/rust.txt"
+tap_run "known answers: checksum 0xb8, direct address 12 bytes, ACPI" \
+	has_lines "$work/rust.txt" 'ipmb_checksum(get-device-id header) = 0xb8' \
+	'addr_length(0x81) = 12' 'addr_src_to_str(4) = ACPI' 'addr_src_to_str(9) = invalid' \
+	'validate type=0x0c body=0: EEEEEE EEEEEE EEEEEE EEEEEE EE0000 EEEEEE '
+
+tap_run "ipmi_rs_core refuses to load beside the C ipmi_msghandler (same symbols)" clash_refused
+tap_run "no module left loaded" unload_all
+rm -rf "$work"

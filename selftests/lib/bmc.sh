@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: GPL-2.0
+# BMCs and interfaces for the VM harness (sourced by selftests/vm-run).
+
+# QEMU options for the host side of interface $1 (the BMC is always bmc0).
+intf_qemu_opts() {
+	case "$1" in
+	kcs) echo "-device isa-ipmi-kcs,bmc=bmc0" ;;
+	kcs-noirq) echo "-device isa-ipmi-kcs,bmc=bmc0,irq=0" ;;
+	bt) echo "-device isa-ipmi-bt,bmc=bmc0" ;;
+	pci-kcs) echo "-device pci-ipmi-kcs,bmc=bmc0" ;;
+	pci-bt) echo "-device pci-ipmi-bt,bmc=bmc0" ;;
+	# address=0 (the default) reads as "no interface" in SMBIOS.
+	ssif) echo "-device smbus-ipmi,bmc=bmc0,address=0x10" ;;
+	*) return 1 ;;
+	esac
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# bmc_start KIND DIR: start BMC KIND with its state in DIR; sets qemu_bmc and
+# appends any process it starts to the caller's pids array.
+bmc_start() {
+	local kind=$1 dir=$2
+	python3 "$here/selftests/bmc/make-fru.py" "$dir/fru.bin"
+	case "$kind" in
+	sim)
+		# Fixed identity so that clients' answers can be asserted.
+		qemu_bmc="-device ipmi-bmc-sim,id=bmc0,device_id=0x20,device_rev=0x01,fwrev1=0x02,fwrev2=0x11"
+		qemu_bmc+=",mfg_id=0x0f0f0f,product_id=0x1234,guid=2bd6a2f0-3e4d-4c5b-8a6f-000000000001"
+		qemu_bmc+=",frudatafile=$dir/fru.bin"
+		;;
+	ipmi_sim)
+		local port si=kcs
+		[ "$intf" = bt ] || [ "$intf" = pci-bt ] && si=bt
+		port=$(free_port)
+		mkdir -p "$dir/ipmi_sim-state"
+		sed -e "s|@KIND@|$si|" -e "s|@PORT@|$port|" "$here/selftests/bmc/ipmi_sim.conf" >"$dir/ipmi_sim.conf"
+		sed -e "s|@FRU@|$dir/fru.bin|" "$here/selftests/bmc/ipmi_sim.emu" >"$dir/ipmi_sim.emu"
+		setsid ipmi_sim -c "$dir/ipmi_sim.conf" -f "$dir/ipmi_sim.emu" -n -p \
+			-s "$dir/ipmi_sim-state" </dev/null >"$dir/ipmi_sim.log" 2>&1 &
+		pids+=("$!")
+		# Wait until it listens, so QEMU's first connection succeeds. Only
+		# look: ipmi_sim exits when its first connection closes.
+		local i
+		for i in $(seq 50); do
+			[ -n "$(ss -Hltn "sport = :$port")" ] && break
+			kill -0 "${pids[-1]}" 2>/dev/null || { cat "$dir/ipmi_sim.log" >&2; return 1; }
+			sleep 0.1
+		done
+		# reconnect-ms is needed: QEMU 10.0 crashes when ipmi-bmc-extern's
+		# chardev is connected synchronously at start-up.
+		qemu_bmc="-chardev socket,id=ipmi0,host=127.0.0.1,port=$port,reconnect-ms=1000"
+		qemu_bmc+=" -device ipmi-bmc-extern,id=bmc0,chardev=ipmi0"
+		;;
+	*) return 1 ;;
+	esac
+}
