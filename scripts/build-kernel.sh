@@ -47,8 +47,13 @@ done <"$FRAGMENT"
 [ $lost = 0 ] || die "kernel options from $FRAGMENT did not survive olddefconfig"
 done_step
 
-step "kernel: build bzImage and modules (about 8 minutes from scratch on 2 cores)"
+step "kernel: build bzImage and modules (about 10 minutes from scratch on 2 cores)"
+# A line a minute, so that a CI log shows the build is alive.
+(while sleep 60; do printf '[setup]   ... still building (%ss)\n' "$(($(date +%s) - _t0))" >&2; done) &
+ticker=$!
+trap 'kill $ticker 2>/dev/null' EXIT
 mk -j"$(nproc)" bzImage modules
+kill $ticker
 done_step
 
 # The harness loads the C IPMI modules from here, without installing them.

@@ -1,47 +1,56 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Medians per stack and ratios B/A from the lines selftests/bench's guest
-script wrote: `stack=X round=N <ipmi-bench key=value output>`."""
+"""Medians per stack, the ratio of medians B/A, and the range of the
+per-round ratios (how far one round's B/A strays: the noise band), from the
+lines selftests/bench's guest script wrote:
+`stack=X name=NAME round=N <tools/ipmi-bench key=value output>`."""
 
 import statistics
 import sys
 from collections import defaultdict
 
 FIGURES = [
-    # (label, key, better when lower)
-    ("round trip p50 (us)", "p50_us", True),
-    ("round trip p99 (us)", "p99_us", True),
-    ("throughput (req/s)", "rps", False),
-    ("CPU per request (us)", "cpu_us_per_req", True),
+    ("round trip p50 (us)", "p50_us"),
+    ("round trip p99 (us)", "p99_us"),
+    ("throughput (req/s)", "rps"),
+    ("CPU per request (us)", "cpu_us_per_req"),
 ]
 
-samples = defaultdict(list)  # (stack, clients or "idle", key) -> values
-stacks = {}
+# (stack, group, key) -> {round: value}
+samples = defaultdict(dict)
+names = {}
 for line in open(sys.argv[1]):
     kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
     if "stack" not in kv:
         continue
-    stacks[kv["stack"]] = kv.get("name", kv["stack"])
+    names[kv["stack"]] = kv.get("name", kv["stack"])
     group = "idle" if "idle_cpu_pct" in kv else f"{kv['clients']} client(s)"
     for key, value in kv.items():
         try:
-            samples[(kv["stack"], group, key)].append(float(value))
+            samples[(kv["stack"], group, key)][kv["round"]] = float(value)
         except ValueError:
             pass
 
-if set(stacks) != {"A", "B"}:
-    sys.exit(f"bench: expected stacks A and B, got {sorted(stacks)}")
+if set(names) != {"A", "B"}:
+    sys.exit(f"bench: expected stacks A and B, got {sorted(names)}")
 
-print(f"stack A = {stacks['A']}, stack B = {stacks['B']}; medians of "
-      f"{len(samples[('A', 'idle', 'idle_cpu_pct')])} alternating rounds")
-print(f"{'':28} {'A':>10} {'B':>10} {'B/A':>7}")
+
+def row(label, a, b, fmt):
+    ma, mb = statistics.median(a.values()), statistics.median(b.values())
+    ratio = f"{mb / ma:7.2f}" if ma else "      -"
+    per_round = [b[r] / a[r] for r in a if r in b and a[r]]
+    band = f"{min(per_round):.2f}-{max(per_round):.2f}" if per_round else "-"
+    print(f"  {label:26} {ma:{fmt}} {mb:{fmt}} {ratio}   {band}")
+
+
+rounds = len(samples[("A", "idle", "idle_cpu_pct")])
+print(f"stack A = {names['A']}, stack B = {names['B']}: medians of {rounds} rounds, "
+      "stacks alternated, order swapped every round")
+print(f"  {'':26} {'A':>10} {'B':>10} {'B/A':>7}   per-round B/A")
 groups = sorted({g for (_, g, _) in samples if g != "idle"}, key=lambda g: int(g.split()[0]))
 for group in groups:
     print(group)
-    for label, key, _ in FIGURES:
-        a = statistics.median(samples[("A", group, key)])
-        b = statistics.median(samples[("B", group, key)])
-        print(f"  {label:26} {a:10.1f} {b:10.1f} {b / a if a else float('nan'):7.2f}")
-a = statistics.median(samples[("A", "idle", "idle_cpu_pct")])
-b = statistics.median(samples[("B", "idle", "idle_cpu_pct")])
-print(f"idle, stack loaded\n  {'CPU busy (%)':26} {a:10.3f} {b:10.3f} {b / a if a else float('nan'):7.2f}")
+    for label, key in FIGURES:
+        row(label, samples[("A", group, key)], samples[("B", group, key)], "10.1f")
+print("idle, stack loaded (5 s)")
+row("CPU busy (%)", samples[("A", "idle", "idle_cpu_pct")], samples[("B", "idle", "idle_cpu_pct")], "10.3f")

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # What `make demo` shows: our Rust modules loaded and working in the kernel,
-# then the clients answering through the IPMI stack.
+# a Rust in-kernel user talking to the BMC, and the clients answering
+# through /dev/ipmi0 (still upstream's C ipmi_devintf and ipmi_si: our
+# twins of those are later issues).
 
 echo "### Rust: ipmi_rs_core exports the core's helpers, ipmi_export_test calls them"
 tap_run "load ipmi_rs_core" insmod "$REPO/drivers/char/ipmi/ipmi_rs_core.ko"
@@ -12,6 +14,13 @@ rmmod ipmi_export_test ipmi_rs_core
 echo
 echo "### ipmitool and FreeIPMI through /dev/ipmi0 (C ipmi_msghandler, ipmi_devintf, $(si_driver))"
 tap_run "load the stack" load_c_stack
+echo
+echo "### Rust in-kernel user: ipmi_user_test asks the BMC for its Device ID"
+dmesg -C
+tap_run "ipmi_user_test gets an answer" insmod "$REPO/selftests/modules/ipmi_user_test.ko"
+dmesg | grep 'ipmi_user_test: ipmi0'
+rmmod ipmi_user_test
+echo
 tap_run "ipmitool -I open mc info" ipmitool -I open mc info
 tap_run "ipmitool -I open sdr list" ipmitool -I open sdr list
 tap_run "bmc-info --driver-type=OPENIPMI" bmc-info --driver-type=OPENIPMI --get-device-id
