@@ -6,7 +6,6 @@
 
 ko=$REPO/selftests/modules/ipmi_user_test.ko
 work=$(mktemp -d)
-unload_all
 
 # ipmitool's mc info in the module's log format.
 mc_info_line() {
@@ -49,7 +48,7 @@ absent_target_fails() {
 	dmesg | grep 'ipmi_user_test: ipmi0: Get Device ID failed: completion code 0xc3 (timeout)'
 }
 
-tap_run "C stack loads over $INTF" load_c_stack || return 0
+ensure_c_stack || return 0
 tap_run "Rust in-kernel user: Get Device ID agrees with ipmitool mc info" module_agrees 0
 if [ "$BMC" = ipmi_sim ]; then
 	tap_run "Rust in-kernel user: bridged Get Device ID to 0x30 agrees with ipmitool -t 0x30" \
@@ -58,5 +57,4 @@ if [ "$BMC" = ipmi_sim ]; then
 		tap_run "Rust in-kernel user: absent IPMB target ends in completion code 0xc3" absent_target_fails
 	fi
 fi
-tap_run "C stack unloads" unload_c_stack
 rm -rf "$work"
