@@ -20,8 +20,27 @@ pub mod ipmi;
 #[path = "../../../rust/bindings/bindings.rs"]
 pub mod bindings;
 
-use ipmi::addr::{addr_length, Address, MAX_ADDR_LEN};
+use core::mem::size_of;
+use ipmi::addr::{addr_length, AddrType, Address, MAX_ADDR_LEN};
 use ipmi::smi::AddrSource;
+
+// The core reads addresses as raw bytes; these tie its layout to the
+// kernel's headers, so a change there fails the build instead of
+// misreading user memory.
+const _: () = {
+    assert!(size_of::<bindings::ipmi_addr>() == MAX_ADDR_LEN);
+    assert!(size_of::<bindings::ipmi_system_interface_addr>() == AddrType::SystemInterface.addr_len());
+    assert!(size_of::<bindings::ipmi_ipmb_addr>() == AddrType::Ipmb.addr_len());
+    assert!(size_of::<bindings::ipmi_ipmb_direct_addr>() == AddrType::IpmbDirect.addr_len());
+    assert!(size_of::<bindings::ipmi_lan_addr>() == AddrType::Lan.addr_len());
+    assert!(bindings::IPMI_MAX_ADDR_SIZE as usize + 8 == MAX_ADDR_LEN);
+    assert!(bindings::IPMI_SYSTEM_INTERFACE_ADDR_TYPE as i32 == AddrType::SystemInterface as i32);
+    assert!(bindings::IPMI_IPMB_ADDR_TYPE as i32 == AddrType::Ipmb as i32);
+    assert!(bindings::IPMI_IPMB_BROADCAST_ADDR_TYPE as i32 == AddrType::IpmbBroadcast as i32);
+    assert!(bindings::IPMI_IPMB_DIRECT_ADDR_TYPE as i32 == AddrType::IpmbDirect as i32);
+    assert!(bindings::IPMI_LAN_ADDR_TYPE as i32 == AddrType::Lan as i32);
+    assert!(bindings::IPMI_MAX_MSG_LENGTH as usize == ipmi::msg::MAX_MSG_LENGTH);
+};
 
 module! {
     type: IpmiRsCore,
