@@ -18,6 +18,12 @@ module! {
     authors: ["The ipmi-rs developers"],
     description: "Logs the answers of the exported IPMI helpers (test only)",
     license: "GPL",
+    params: {
+        negative_len: bool {
+            default: false,
+            description: "Only log ipmi_validate_addr with a negative length (where we differ)",
+        },
+    },
 }
 
 /// Address types probed: every known one, 0 and an unknown one.
@@ -110,8 +116,29 @@ fn log_addr_sources() {
     }
 }
 
+/// A valid system-interface address with a length of -1: upstream compares
+/// the length as unsigned, finds it large enough and accepts the address;
+/// ours refuses it. Logged alone, so that the grid stays comparable.
+fn log_negative_length() {
+    let mut addr = bindings::ipmi_addr {
+        addr_type: bindings::IPMI_SYSTEM_INTERFACE_ADDR_TYPE as c_int,
+        channel: bindings::IPMI_BMC_CHANNEL as i16,
+        ..Default::default()
+    };
+    // SAFETY: `addr` is a complete, initialised `struct ipmi_addr`.
+    let rv = unsafe { bindings::ipmi_validate_addr(&mut addr, -1) };
+    pr_info!(
+        "validate system interface, len -1: {}\n",
+        verdict(rv) as char
+    );
+}
+
 impl kernel::Module for IpmiExportTest {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        if module_parameters::negative_len.value() {
+            log_negative_length();
+            return Ok(IpmiExportTest);
+        }
         pr_info!("begin\n");
         log_validate_grid();
         log_addr_lengths();

@@ -113,6 +113,11 @@ static USER_HANDLER: bindings::ipmi_user_hndl = bindings::ipmi_user_hndl {
 
 /// An `ipmi_user` that is destroyed when dropped, after which the handler
 /// calls none of our callbacks any more.
+///
+/// # Invariants
+///
+/// The pointer is a user returned by a successful `ipmi_create_user` and
+/// not destroyed yet.
 struct User(*mut bindings::ipmi_user);
 
 impl User {
@@ -125,13 +130,14 @@ impl User {
         if rv != 0 {
             return Err(Error::from_errno(rv));
         }
+        // INVARIANT: ipmi_create_user succeeded, so `user` is live.
         Ok(User(user))
     }
 }
 
 impl Drop for User {
     fn drop(&mut self) {
-        // SAFETY: `self.0` came from a successful ipmi_create_user and is
+        // SAFETY: by the type invariant `self.0` is live, and it is
         // destroyed only here.
         unsafe { bindings::ipmi_destroy_user(self.0) };
     }

@@ -29,7 +29,9 @@ use ipmi::smi::AddrSource;
 // misreading user memory.
 const _: () = {
     assert!(size_of::<bindings::ipmi_addr>() == MAX_ADDR_LEN);
-    assert!(size_of::<bindings::ipmi_system_interface_addr>() == AddrType::SystemInterface.addr_len());
+    assert!(
+        size_of::<bindings::ipmi_system_interface_addr>() == AddrType::SystemInterface.addr_len()
+    );
     assert!(size_of::<bindings::ipmi_ipmb_addr>() == AddrType::Ipmb.addr_len());
     assert!(size_of::<bindings::ipmi_ipmb_direct_addr>() == AddrType::IpmbDirect.addr_len());
     assert!(size_of::<bindings::ipmi_lan_addr>() == AddrType::Lan.addr_len());

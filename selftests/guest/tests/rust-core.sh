@@ -21,8 +21,18 @@ export_test_answers() {
 	[ "$(wc -l <"$1")" -eq 54 ] && [ "$(tail -1 "$1")" = end ]
 }
 
+# What ipmi_validate_addr says of a valid address with length -1.
+negative_length_answer() {
+	dmesg -C
+	insmod "$ko_test" negative_len=1 || return 1
+	rmmod ipmi_export_test || return 1
+	dmesg | sed -n 's/^\[[^]]*\] ipmi_export_test: validate system interface, len -1: //p' >"$1"
+	cat "$1"
+}
+
 over_c() {
-	insmod "$(cko ipmi_msghandler)" && export_test_answers "$work/c.txt" && rmmod ipmi_msghandler
+	insmod "$(cko ipmi_msghandler)" && export_test_answers "$work/c.txt" &&
+		negative_length_answer "$work/c-neg.txt" && rmmod ipmi_msghandler
 }
 
 over_rust() {
@@ -30,7 +40,12 @@ over_rust() {
 	# The test module must have bound to our exports, not to anything else.
 	grep -q '^ipmi_rs_core ' /proc/modules || return 1
 	export_test_answers "$work/rust.txt" || return 1
+	negative_length_answer "$work/rust-neg.txt" || return 1
 	rmmod ipmi_rs_core
+}
+
+negative_length_differs() {
+	[ "$(cat "$work/c-neg.txt")" = 0 ] && [ "$(cat "$work/rust-neg.txt")" = E ]
 }
 
 clash_refused() {
@@ -50,6 +65,8 @@ tap_run "known answers: checksum 0xb8, direct address 12 bytes, ACPI" \
 	'addr_length(0x81) = 12' 'addr_src_to_str(4) = ACPI' 'addr_src_to_str(9) = invalid' \
 	'validate type=0x0c body=0: EEEEEE EEEEEE EEEEEE EEEEEE EE0000 EEEEEE '
 
+tap_run "negative length: upstream accepts the address (0), ipmi_rs_core refuses it (-EINVAL)" \
+	negative_length_differs
 tap_run "ipmi_rs_core refuses to load beside the C ipmi_msghandler (same symbols)" clash_refused
 tap_run "no module left loaded" unload_all
 rm -rf "$work"
