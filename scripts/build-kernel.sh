@@ -51,9 +51,14 @@ step "kernel: build bzImage and modules (about 10 minutes from scratch on 2 core
 # A line a minute, so that a CI log shows the build is alive.
 (while sleep 60; do printf '[setup]   ... still building (%ss)\n' "$(($(date +%s) - _t0))" >&2; done) &
 ticker=$!
-trap 'kill $ticker 2>/dev/null' EXIT
+stop_ticker() {
+	# Its sleep first, so that nothing holds our stderr open afterwards.
+	pkill -P "$ticker" 2>/dev/null || true
+	kill "$ticker" 2>/dev/null || true
+}
+trap stop_ticker EXIT
 mk -j"$(nproc)" bzImage modules
-kill $ticker
+stop_ticker
 done_step
 
 # The harness loads the C IPMI modules from here, without installing them.
