@@ -5,6 +5,7 @@
 # kernel's build tree. Kbuild itself reads ./Kbuild, not this file.
 #
 #   make              build the modules (CLIPPY=1, warnings are errors)
+#   make tools        build the C test programs (64-bit and i386)
 #   make check        set up what is missing, then every test (README)
 #   make demo         boot a VM with a simulated BMC, ipmitool through our stack
 #   make bench        C-against-ours benchmark in one boot (not a test)
@@ -21,12 +22,27 @@ KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) CLIPPY=$(CLIPPY)
 
 RUST_SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.rs')
 
-.PHONY: all modules clean check demo bench setup fmt fmt-check
+.PHONY: all modules clean check demo bench setup fmt fmt-check tools
 
 all: modules
 
 modules:
 	$(MAKE) $(KBUILD_ARGS) modules
+
+# User-space test programs run inside the VM. ipmi-abi is built twice: the
+# i386 build goes through the driver's 32-bit compat ioctl path.
+TOOLS_OUT = target/selftests
+TOOL_CFLAGS = -O2 -Wall -Wextra -Werror
+
+tools: $(TOOLS_OUT)/ipmi-abi $(TOOLS_OUT)/ipmi-abi32
+
+$(TOOLS_OUT)/ipmi-abi: selftests/tools/ipmi-abi.c
+	@mkdir -p $(TOOLS_OUT)
+	$(CC) $(TOOL_CFLAGS) -o $@ $<
+
+$(TOOLS_OUT)/ipmi-abi32: selftests/tools/ipmi-abi.c
+	@mkdir -p $(TOOLS_OUT)
+	$(CC) -m32 $(TOOL_CFLAGS) -o $@ $<
 
 clean:
 	$(MAKE) $(KBUILD_ARGS) clean

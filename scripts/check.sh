@@ -28,6 +28,7 @@ phase "host: cargo clippy and cargo test (shared core and tools)"
 cargo clippy -q --workspace --all-targets -- -D warnings
 cargo test -q --workspace
 cargo build -q --release -p ipmi-bench
+make -s tools
 
 phase "kernel modules (CLIPPY=1, -Dwarnings)"
 make -s modules
