@@ -36,6 +36,9 @@ for ko in drivers/char/ipmi/ipmi_rs_core.ko selftests/modules/ipmi_export_test.k
 	[ -f "$ko" ] || die "$ko was not built"
 done
 
+phase "VM harness self-test"
+selftests/harness-selftest
+
 phase "VM suite"
 selftests/run
 

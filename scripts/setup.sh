@@ -9,8 +9,9 @@
 #
 # Everything lands in $IPMI_RS_CACHE (default /var/cache/ipmi-rs), keyed by
 # what it depends on; a second run finds it there and rebuilds nothing.
-# On success it writes $IPMI_RS_CACHE/env.sh, which the Makefile and the
-# harness source (KDIR, RUST_LIB_SRC, PATH, LLVM).
+# On success it writes $IPMI_RS_CACHE/env.mk, from which the top-level
+# Makefile takes KDIR, RUST_LIB_SRC, LLVM and PATH; the harness scripts
+# compute the same from scripts/lib.sh.
 #
 # Usage: scripts/setup.sh [--no-kernel]
 
@@ -30,6 +31,9 @@ flock 9
 export DEBIAN_FRONTEND=noninteractive
 
 # --- host packages (bookworm) -------------------------------------------------
+# Kernel build (bc ... dwarves, clang/lld/llvm 19), virtiofsd's build
+# (libseccomp, libcap-ng), the clients and ipmi_sim, gcc-multilib for the
+# i386 ABI test, iproute2 (ss) for the harness.
 host_pkgs=(bc bison flex libelf-dev libssl-dev cpio kmod make gcc
 	libclang-19-dev clang-19 lld-19 llvm-19
 	ipmitool freeipmi-tools openipmi rsync dwarves
