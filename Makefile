@@ -18,7 +18,8 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 LLVM ?= 1
 CLIPPY ?= 1
 
-KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM) CLIPPY=$(CLIPPY)
+# MO=DIR puts the objects in DIR instead of the checkout (one per kernel).
+KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(MO),MO=$(MO)) LLVM=$(LLVM) CLIPPY=$(CLIPPY)
 
 RUST_SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.rs')
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the guest kernel into $CACHE/kernel/<version>-<key> (an O= build
-# directory over the unpacked source), where <key> hashes the Debian source
-# version, kernel/guest.config, rustc, clang and bindgen. When the stamp of a
-# finished build is there, nothing runs.
+# Build the guest kernel into $CACHE/kernel/<version>[-<variant>]-<key> (an
+# O= build directory over the unpacked source), where <key> hashes the
+# Debian source version, the config fragments, rustc, clang and bindgen.
+# When the stamp of a finished build is there, nothing runs.
+#
+# KVARIANT=debug builds the debug variant (see scripts/lib.sh).
 
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -12,6 +14,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$here/scripts/lib.sh"
 
 [ -f "$KSRC/.unpacked" ] || die "kernel source missing: run scripts/setup.sh"
+mapfile -t frags < <(fragments)
 out=$(kdir)
 if [ -f "$out/.ipmi-rs-built" ]; then
 	exit 0
@@ -24,7 +27,7 @@ mk() {
 mkdir -p "$out"
 step "kernel: configure ($out)"
 mk tinyconfig >/dev/null
-"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$FRAGMENT" >/dev/null
+"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}" >/dev/null
 mk olddefconfig >/dev/null
 mk rustavailable >/dev/null || die "Rust is not available to the kernel build (make rustavailable)"
 # Every option the fragment asks for must have survived olddefconfig.
@@ -43,8 +46,8 @@ while IFS= read -r line; do
 		fi
 		;;
 	esac
-done <"$FRAGMENT"
-[ $lost = 0 ] || die "kernel options from $FRAGMENT did not survive olddefconfig"
+done < <(cat "${frags[@]}")
+[ $lost = 0 ] || die "kernel options from ${frags[*]} did not survive olddefconfig"
 done_step
 
 step "kernel: build bzImage and modules (about 10 minutes from scratch on 2 cores)"
@@ -54,7 +57,8 @@ ticker=$!
 stop_ticker() {
 	# Its sleep first, so that nothing holds our stderr open afterwards.
 	pkill -P "$ticker" 2>/dev/null || true
-	kill "$ticker" 2>/dev/null || true
+	kill "$ticker" 2>/dev/null && wait "$ticker" 2>/dev/null
+	true
 }
 trap stop_ticker EXIT
 mk -j"$(nproc)" bzImage modules

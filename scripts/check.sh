@@ -20,9 +20,13 @@ phase() {
 phase "set-up"
 scripts/setup.sh
 
-phase "formatting"
+phase "formatting and shell lint"
 cargo fmt --all -- --check
 make -s fmt-check
+shellcheck -x -S warning scripts/*.sh selftests/vm-run selftests/run selftests/harness-selftest \
+	selftests/bench/run .ci/run selftests/guest/entry.sh selftests/guest/lib.sh selftests/lib/bmc.sh
+# Guest tests are sourced with their environment (OUT, REPO, ...) set.
+shellcheck -S warning -s bash -e SC2154 selftests/guest/tests/*.sh
 
 phase "host: cargo clippy and cargo test (shared core and tools)"
 cargo clippy -q --workspace --all-targets -- -D warnings
@@ -31,10 +35,15 @@ cargo build -q --release -p ipmi-bench
 make -s tools
 
 phase "kernel modules (CLIPPY=1, -Dwarnings)"
-make -s modules
-for ko in drivers/char/ipmi/ipmi_rs_core.ko selftests/modules/ipmi_export_test.ko; do
-	[ -f "$ko" ] || die "$ko was not built"
+scripts/build-modules.sh
+for ko in drivers/char/ipmi/ipmi_rs_core.ko selftests/modules/ipmi_export_test.ko \
+	selftests/modules/ipmi_user_test.ko; do
+	[ -f "$(mods_dir)/$ko" ] || die "$ko was not built"
 done
+
+phase "debug kernel (KASAN, lockdep, kmemleak) and our modules for it"
+KVARIANT=debug scripts/build-kernel.sh
+KVARIANT=debug scripts/build-modules.sh
 
 phase "VM harness self-test"
 selftests/harness-selftest

@@ -9,7 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 scripts/setup.sh
-make -s modules
+scripts/build-modules.sh
 out=$(mktemp -d /tmp/ipmi-rs-demo.XXXXXX)
 rc=0
 selftests/vm-run --bmc "${BMC:-sim}" --intf "${INTF:-kcs}" --out "$out" demo >"$out/vm-run.txt" || rc=$?

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
 # Shared definitions for the set-up and harness scripts (sourced, not run).
 
@@ -9,7 +10,17 @@ KSRC="$CACHE/src/linux-source-$KVER_MAJOR"
 RUST_SRC_DIR="$CACHE/src/rust-src-$(rustc --version | awk '{print $2}')"
 RUST_LIB_SRC="$RUST_SRC_DIR/usr/src/rustc-$(rustc --version | awk '{print $2}')/library"
 TOOLS="$CACHE/tools"
-FRAGMENT="$here/kernel/guest.config"
+# guest: the kernel every test uses; debug: the same with KASAN, lockdep and
+# kmemleak (kernel/debug.config on top).
+KVARIANT=${KVARIANT:-guest}
+fragments() {
+	echo "$here/kernel/guest.config"
+	case "$KVARIANT" in
+	guest) ;;
+	debug) echo "$here/kernel/debug.config" ;;
+	*) die "unknown kernel variant $KVARIANT" ;;
+	esac
+}
 LLVM_SUFFIX=-19
 
 export PATH="$TOOLS/bin:$TOOLS/venv/bin:/usr/lib/llvm${LLVM_SUFFIX}/bin:$PATH"
@@ -34,7 +45,7 @@ die() {
 kernel_key() {
 	{
 		cat "$KSRC/.debian-version" 2>/dev/null || echo none
-		cat "$FRAGMENT"
+		fragments | xargs cat
 		rustc --version
 		clang${LLVM_SUFFIX} --version 2>/dev/null | head -1
 		bindgen --version 2>/dev/null
@@ -42,7 +53,16 @@ kernel_key() {
 }
 
 kdir() {
-	echo "$CACHE/kernel/$KVER_MAJOR-$(kernel_key)"
+	case "$KVARIANT" in
+	guest) echo "$CACHE/kernel/$KVER_MAJOR-$(kernel_key)" ;;
+	*) echo "$CACHE/kernel/$KVER_MAJOR-$KVARIANT-$(kernel_key)" ;;
+	esac
+}
+
+# Where the scripts build our modules for the current kernel (an MO=
+# directory, one per kernel build, so the checkout stays clean).
+mods_dir() {
+	echo "$CACHE/modules/$(basename "$(kdir)")"
 }
 
 # env.mk lets a plain `make` at the top of the checkout find the kernel.

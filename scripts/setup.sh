@@ -33,11 +33,11 @@ export DEBIAN_FRONTEND=noninteractive
 # --- host packages (bookworm) -------------------------------------------------
 # Kernel build (bc ... dwarves, clang/lld/llvm 19), virtiofsd's build
 # (libseccomp, libcap-ng), the clients and ipmi_sim, gcc-multilib for the
-# i386 ABI test, iproute2 (ss) for the harness.
+# i386 ABI test, iproute2 (ss) for the harness, shellcheck for its scripts.
 host_pkgs=(bc bison flex libelf-dev libssl-dev cpio kmod make gcc
 	libclang-19-dev clang-19 lld-19 llvm-19
 	ipmitool freeipmi-tools openipmi rsync dwarves
-	libseccomp-dev libcap-ng-dev busybox-static gcc-multilib iproute2)
+	libseccomp-dev libcap-ng-dev busybox-static gcc-multilib iproute2 shellcheck)
 
 missing=()
 for p in "${host_pkgs[@]}"; do
@@ -112,7 +112,7 @@ fi
 if [ ! -f "$KSRC/.unpacked" ]; then
 	step "kernel source linux-source-$KVER_MAJOR (download + unpack)"
 	(cd "$trixie/debs" && apt_trixie download "linux-source-$KVER_MAJOR" >/dev/null)
-	deb=$(ls -t "$trixie/debs"/linux-source-"$KVER_MAJOR"_*.deb | head -1)
+	deb=$(ls -t "$trixie/debs/linux-source-${KVER_MAJOR}"_*.deb | head -1)
 	rm -rf "$trixie/x" && mkdir -p "$trixie/x"
 	dpkg -x "$deb" "$trixie/x"
 	rm -rf "$KSRC" && mkdir -p "$KSRC"

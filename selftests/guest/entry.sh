@@ -7,12 +7,13 @@
 # host shares read-write and judges after the VM is gone.
 
 set -u
-out="" repo="" modroot="" bmc="" intf="" record=0
+out="" repo="" mods="" modroot="" bmc="" intf="" record=0
 tests=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) out=$2; shift 2 ;;
 	--repo) repo=$2; shift 2 ;;
+	--mods) mods=$2; shift 2 ;;
 	--modroot) modroot=$2; shift 2 ;;
 	--bmc) bmc=$2; shift 2 ;;
 	--intf) intf=$2; shift 2 ;;
@@ -20,7 +21,9 @@ while [ $# -gt 0 ]; do
 	*) tests+=("$1"); shift ;;
 	esac
 done
-export OUT=$out REPO=$repo MODROOT=$modroot BMC=$bmc INTF=$intf RECORD=$record
+# REPO: the checkout; MODS: where our modules were built (the checkout, or
+# an MO= directory for another kernel); MODROOT: the C modules' install root.
+export OUT=$out REPO=$repo MODS=${mods:-$repo} MODROOT=$modroot BMC=$bmc INTF=$intf RECORD=$record
 
 # shellcheck source=selftests/guest/lib.sh
 . "$REPO/selftests/guest/lib.sh"
@@ -35,6 +38,7 @@ for t in "${tests[@]}"; do
 	# Each test runs in a subshell so that one that exits early does not
 	# stop the others. Results go to fd 3 (the TAP file), everything the
 	# commands print to guest.log.
+	# shellcheck disable=SC1090 # the test named on the command line
 	(. "$REPO/selftests/guest/tests/$t.sh") 3>>"$OUT/tap.txt" >>"$OUT/guest.log" 2>&1 ||
 		tap_fail "$t: test script exited with status $?" 3>>"$OUT/tap.txt"
 done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-2.0
 # Helpers for guest test scripts (sourced). TAP results go to fd 3; the
 # count lives in a file so that tests running in subshells share it.
@@ -64,8 +65,8 @@ si_driver() {
 }
 
 wait_for() {
-	local path=$1 secs=${2:-10} i
-	for i in $(seq $((secs * 10))); do
+	local path=$1 secs=${2:-10} _
+	for _ in $(seq $((secs * 10))); do
 		[ -e "$path" ] && return 0
 		sleep 0.1
 	done
@@ -113,7 +114,8 @@ normalise() {
 # expect NAME FILE: FILE (normalised) must equal selftests/expected/$BMC/NAME.
 # Under --record the output is also handed back to the host.
 expect() {
-	local name=$1 file=$2 want="$REPO/selftests/expected/$BMC/$name.txt"
+	local name=$1 file=$2
+	local want="$REPO/selftests/expected/$BMC/$name.txt"
 	normalise <"$file" >"$file.norm"
 	if [ "$RECORD" = 1 ]; then
 		mkdir -p "$OUT/record"
@@ -154,4 +156,18 @@ has_lines() {
 	for line in "$@"; do
 		grep -qxF -e "$line" "$file" || { echo "missing: $line"; return 1; }
 	done
+}
+
+# The kernel log is never cleared (the host scans all of it for complaints):
+# tests take what a step logged from a marker on.
+kmsg_mark() {
+	local mark
+	mark="ipmi-rs-mark-$(date +%s%N)"
+	echo "$mark" >/dev/kmsg
+	echo "$mark"
+}
+
+# kmsg_since MARK: the kernel log after MARK, without timestamps.
+kmsg_since() {
+	dmesg | sed -n "/$1\$/,\$p" | tail -n +2 | sed 's/^\[[^]]*\] //'
 }

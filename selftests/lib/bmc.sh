@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # $here comes from the caller
 # SPDX-License-Identifier: GPL-2.0
 # BMCs and interfaces for the VM harness (sourced by selftests/vm-run).
 
@@ -19,10 +20,11 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# bmc_start KIND DIR: start BMC KIND with its state in DIR; sets qemu_bmc and
-# appends any process it starts to the caller's pids array.
+# bmc_start KIND DIR INTF: start BMC KIND for interface INTF with its state
+# in DIR; sets qemu_bmc and appends any process it starts to the caller's
+# pids array. $here is the checkout.
 bmc_start() {
-	local kind=$1 dir=$2
+	local kind=$1 dir=$2 intf=$3
 	python3 "$here/selftests/bmc/make-fru.py" "$dir/fru.bin"
 	case "$kind" in
 	sim)
@@ -43,8 +45,8 @@ bmc_start() {
 		pids+=("$!")
 		# Wait until it listens, so QEMU's first connection succeeds. Only
 		# look: ipmi_sim exits when its first connection closes.
-		local i
-		for i in $(seq 50); do
+		local _
+		for _ in $(seq 50); do
 			[ -n "$(ss -Hltn "sport = :$port")" ] && break
 			kill -0 "${pids[-1]}" 2>/dev/null || { cat "$dir/ipmi_sim.log" >&2; return 1; }
 			sleep 0.1

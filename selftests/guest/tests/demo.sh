@@ -5,10 +5,10 @@
 # twins of those are later issues).
 
 echo "### Rust: ipmi_rs_core exports the core's helpers, ipmi_export_test calls them"
-tap_run "load ipmi_rs_core" insmod "$REPO/drivers/char/ipmi/ipmi_rs_core.ko"
-dmesg -C
-tap_run "ipmi_export_test runs over it" insmod "$REPO/selftests/modules/ipmi_export_test.ko"
-dmesg | grep -E 'ipmi_export_test: (ipmb_checksum|addr_length\(0x(c|81)\)|addr_src_to_str\([45]\))'
+tap_run "load ipmi_rs_core" insmod "$MODS/drivers/char/ipmi/ipmi_rs_core.ko"
+mark=$(kmsg_mark)
+tap_run "ipmi_export_test runs over it" insmod "$MODS/selftests/modules/ipmi_export_test.ko"
+kmsg_since "$mark" | grep -E 'ipmi_export_test: (ipmb_checksum|addr_length\(0x(c|81)\)|addr_src_to_str\([45]\))'
 rmmod ipmi_export_test ipmi_rs_core
 
 echo
@@ -16,9 +16,9 @@ echo "### ipmitool and FreeIPMI through /dev/ipmi0 (C ipmi_msghandler, ipmi_devi
 tap_run "load the stack" load_c_stack
 echo
 echo "### Rust in-kernel user: ipmi_user_test asks the BMC for its Device ID"
-dmesg -C
-tap_run "ipmi_user_test gets an answer" insmod "$REPO/selftests/modules/ipmi_user_test.ko"
-dmesg | grep 'ipmi_user_test: ipmi0'
+mark=$(kmsg_mark)
+tap_run "ipmi_user_test gets an answer" insmod "$MODS/selftests/modules/ipmi_user_test.ko"
+kmsg_since "$mark" | grep 'ipmi_user_test: ipmi0'
 rmmod ipmi_user_test
 echo
 tap_run "ipmitool -I open mc info" ipmitool -I open mc info

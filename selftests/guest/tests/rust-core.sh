@@ -5,17 +5,18 @@
 # ipmi_export_test, calls them through the C ABI. Its answers over our
 # module must equal its answers over the C ipmi_msghandler, in this boot.
 
-ko_core=$REPO/drivers/char/ipmi/ipmi_rs_core.ko
-ko_test=$REPO/selftests/modules/ipmi_export_test.ko
+ko_core=$MODS/drivers/char/ipmi/ipmi_rs_core.ko
+ko_test=$MODS/selftests/modules/ipmi_export_test.ko
 work=$(mktemp -d)
 unload_all
 
 # Loads the test module, keeps what it logged, unloads it.
 export_test_answers() {
-	dmesg -C
+	local mark
+	mark=$(kmsg_mark)
 	insmod "$ko_test" || return 1
 	rmmod ipmi_export_test || return 1
-	dmesg | sed -n 's/^\[[^]]*\] ipmi_export_test: //p' | sed -n '/^begin$/,/^end$/p' >"$1"
+	kmsg_since "$mark" | sed -n 's/^ipmi_export_test: //p' | sed -n '/^begin$/,/^end$/p' >"$1"
 	cat "$1"
 	# begin, 28 address grids, 9 lengths, 4 checksums, 11 names, end
 	[ "$(wc -l <"$1")" -eq 54 ] && [ "$(tail -1 "$1")" = end ]
@@ -23,10 +24,11 @@ export_test_answers() {
 
 # What ipmi_validate_addr says of a valid address with length -1.
 negative_length_answer() {
-	dmesg -C
+	local mark
+	mark=$(kmsg_mark)
 	insmod "$ko_test" negative_len=1 || return 1
 	rmmod ipmi_export_test || return 1
-	dmesg | sed -n 's/^\[[^]]*\] ipmi_export_test: validate system interface, len -1: //p' >"$1"
+	kmsg_since "$mark" | sed -n 's/^ipmi_export_test: validate system interface, len -1: //p' >"$1"
 	cat "$1"
 }
 

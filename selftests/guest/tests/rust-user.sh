@@ -4,7 +4,7 @@
 # the shared core; what it logs must agree with `ipmitool mc info` over the
 # same interface in this boot, directly and bridged over IPMB.
 
-ko=$REPO/selftests/modules/ipmi_user_test.ko
+ko=$MODS/selftests/modules/ipmi_user_test.ko
 work=$(mktemp -d)
 
 # ipmitool's mc info in the module's log format.
@@ -24,14 +24,14 @@ mc_info_line() {
 # module_agrees TARGET [ipmitool bridging args]: load the module for TARGET
 # (0 for the BMC) and compare its line with ipmitool's.
 module_agrees() {
-	local target=$1 label
+	local target=$1 label mark
 	shift
 	label=$(printf '0x%02x' $((target == 0 ? 0x20 : target)))
 	mc_info_line "$@" >"$work/want" || return 1
-	dmesg -C
+	mark=$(kmsg_mark)
 	insmod "$ko" ipmb_addr="$target" || return 1
 	rmmod ipmi_user_test
-	dmesg | sed -n "s/^\[[^]]*\] ipmi_user_test: ipmi0 $label: //p" >"$work/got"
+	kmsg_since "$mark" | sed -n "s/^ipmi_user_test: ipmi0 $label: //p" >"$work/got"
 	echo "ipmitool: $(cat "$work/want")"
 	echo "module:   $(cat "$work/got")"
 	[ -s "$work/want" ] && diff -u "$work/want" "$work/got"
@@ -40,12 +40,13 @@ module_agrees() {
 # An absent IPMB controller: the handler answers with completion code
 # 0xc3 (timeout) after its retries, and the module refuses to load.
 absent_target_fails() {
-	dmesg -C
+	local mark
+	mark=$(kmsg_mark)
 	if insmod "$ko" ipmb_addr=0x40; then
 		rmmod ipmi_user_test
 		return 1
 	fi
-	dmesg | grep 'ipmi_user_test: ipmi0: Get Device ID failed: completion code 0xc3 (timeout)'
+	kmsg_since "$mark" | grep 'ipmi_user_test: ipmi0: Get Device ID failed: completion code 0xc3 (timeout)'
 }
 
 ensure_c_stack || return 0
