@@ -131,19 +131,18 @@ expect() {
 # client_answers DESC NAME CMD...: CMD must succeed and print the expected
 # answer NAME.
 client_answers() {
-	local desc=$1 name=$2 log
+	local desc=$1 name=$2 log rc=0
 	shift 2
 	log=$(mktemp)
 	echo "\$ $*"
-	if ! timeout 60 "$@" >"$log" 2>&1; then
-		echo "(exit status $?)" >>"$log"
-		cat "$log"
+	timeout 60 "$@" >"$log" 2>&1 || rc=$?
+	cat "$log"
+	if [ $rc != 0 ]; then
+		echo "(exit status $rc)" >>"$log"
 		tap_fail "$desc" "$log"
 	elif ! expect "$name" "$log"; then
-		cat "$log"
 		tap_fail "$desc: answer differs from selftests/expected/$BMC/$name.txt" "$log.diff"
 	else
-		cat "$log"
 		tap_ok "$desc"
 	fi
 	rm -f "$log" "$log.norm" "$log.diff"

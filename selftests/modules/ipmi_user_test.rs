@@ -14,7 +14,7 @@ use core::ffi::c_void;
 use core::ptr;
 use kernel::ffi::{c_int, c_long};
 use kernel::prelude::*;
-use kernel::sync::{new_condvar, new_spinlock, CondVar, CondVarTimeoutResult, SpinLock};
+use kernel::sync::{new_condvar, new_spinlock_irq, CondVar, CondVarTimeoutResult, SpinLockIrq};
 use kernel::time::msecs_to_jiffies;
 
 #[path = "../../rust/ipmi/src/lib.rs"]
@@ -62,8 +62,11 @@ struct Answer {
 
 #[pin_data]
 struct Pending {
+    /// Interrupt-safe: 7.3's handler delivers from a workqueue, but nothing
+    /// in its API promises process context (a handler may deliver from its
+    /// interrupt path or in run-to-completion mode).
     #[pin]
-    answer: SpinLock<Answer>,
+    answer: SpinLockIrq<Answer>,
     #[pin]
     arrived: CondVar,
 }
@@ -167,7 +170,7 @@ fn target_addr(ipmb_addr: u8) -> bindings::ipmi_addr {
 fn get_device_id(if_num: u32, ipmb_addr: u8) -> Result<DeviceId> {
     let pending = KBox::pin_init(
         pin_init!(Pending {
-            answer <- new_spinlock!(Answer {
+            answer <- new_spinlock_irq!(Answer {
                 arrived: false,
                 recv_type: 0,
                 netfn: 0,
