@@ -12,15 +12,16 @@ kmsg_since "$mark" | grep -E 'ipmi_export_test: (ipmb_checksum|addr_length\(0x(c
 rmmod ipmi_export_test ipmi_rs_core
 
 echo
-echo "### ipmitool and FreeIPMI through /dev/ipmi0 (C ipmi_msghandler, ipmi_devintf, $(si_driver))"
+echo "### The IPMI stack: C ipmi_msghandler, ipmi_devintf, $(si_driver)"
 tap_run "load the stack" load_c_stack
 echo
-echo "### Rust in-kernel user: ipmi_user_test asks the BMC for its Device ID"
+echo "### Rust in-kernel user: ipmi_user_test asks the BMC for its Device ID through it"
 mark=$(kmsg_mark)
 tap_run "ipmi_user_test gets an answer" insmod "$MODS/selftests/modules/ipmi_user_test.ko"
 kmsg_since "$mark" | grep 'ipmi_user_test: ipmi0'
 rmmod ipmi_user_test
 echo
+echo "### ipmitool and FreeIPMI through /dev/ipmi0"
 tap_run "ipmitool -I open mc info" ipmitool -I open mc info
 tap_run "ipmitool -I open sdr list" ipmitool -I open sdr list
 tap_run "bmc-info --driver-type=OPENIPMI" bmc-info --driver-type=OPENIPMI --get-device-id
