@@ -170,3 +170,17 @@ kmsg_mark() {
 kmsg_since() {
 	dmesg | sed -n "/$1\$/,\$p" | tail -n +2 | sed 's/^\[[^]]*\] //'
 }
+
+# load_and_log KO [PARAM...]: load module KO, unload it again, and print
+# what it logged, without its "name: " prefix. Fails when it does not load
+# (what it logged while refusing is printed all the same).
+load_and_log() {
+	local ko=$1 name mark rc=0
+	shift
+	name=$(basename "$ko" .ko)
+	mark=$(kmsg_mark)
+	insmod "$ko" "$@" || rc=$?
+	[ $rc != 0 ] || rmmod "$name" || rc=$?
+	kmsg_since "$mark" | sed -n "s/^$name: //p"
+	return $rc
+}

@@ -12,11 +12,8 @@ unload_all
 
 # Loads the test module, keeps what it logged, unloads it.
 export_test_answers() {
-	local mark
-	mark=$(kmsg_mark)
-	insmod "$ko_test" || return 1
-	rmmod ipmi_export_test || return 1
-	kmsg_since "$mark" | sed -n 's/^ipmi_export_test: //p' | sed -n '/^begin$/,/^end$/p' >"$1"
+	load_and_log "$ko_test" >"$work/log" || return 1
+	sed -n '/^begin$/,/^end$/p' "$work/log" >"$1"
 	cat "$1"
 	# begin, 28 address grids, 9 lengths, 4 checksums, 11 names, end
 	[ "$(wc -l <"$1")" -eq 54 ] && [ "$(tail -1 "$1")" = end ]
@@ -24,11 +21,8 @@ export_test_answers() {
 
 # What ipmi_validate_addr says of a valid address with length -1.
 negative_length_answer() {
-	local mark
-	mark=$(kmsg_mark)
-	insmod "$ko_test" negative_len=1 || return 1
-	rmmod ipmi_export_test || return 1
-	kmsg_since "$mark" | sed -n 's/^ipmi_export_test: validate system interface, len -1: //p' >"$1"
+	load_and_log "$ko_test" negative_len=1 >"$work/log" || return 1
+	sed -n 's/^validate system interface, len -1: //p' "$work/log" >"$1"
 	cat "$1"
 }
 

@@ -24,14 +24,12 @@ mc_info_line() {
 # module_agrees TARGET [ipmitool bridging args]: load the module for TARGET
 # (0 for the BMC) and compare its line with ipmitool's.
 module_agrees() {
-	local target=$1 label mark
+	local target=$1 label
 	shift
 	label=$(printf '0x%02x' $((target == 0 ? 0x20 : target)))
 	mc_info_line "$@" >"$work/want" || return 1
-	mark=$(kmsg_mark)
-	insmod "$ko" ipmb_addr="$target" || return 1
-	rmmod ipmi_user_test
-	kmsg_since "$mark" | sed -n "s/^ipmi_user_test: ipmi0 $label: //p" >"$work/got"
+	load_and_log "$ko" ipmb_addr="$target" >"$work/log" || return 1
+	sed -n "s/^ipmi0 $label: //p" "$work/log" >"$work/got"
 	echo "ipmitool: $(cat "$work/want")"
 	echo "module:   $(cat "$work/got")"
 	[ -s "$work/want" ] && diff -u "$work/want" "$work/got"
@@ -40,13 +38,10 @@ module_agrees() {
 # An absent IPMB controller: the handler answers with completion code
 # 0xc3 (timeout) after its retries, and the module refuses to load.
 absent_target_fails() {
-	local mark
-	mark=$(kmsg_mark)
-	if insmod "$ko" ipmb_addr=0x40; then
-		rmmod ipmi_user_test
+	if load_and_log "$ko" ipmb_addr=0x40 >"$work/log"; then
 		return 1
 	fi
-	kmsg_since "$mark" | grep 'ipmi_user_test: ipmi0: Get Device ID failed: completion code 0xc3 (timeout)'
+	grep 'ipmi0: Get Device ID failed: completion code 0xc3 (timeout)' "$work/log"
 }
 
 ensure_c_stack || return 0
