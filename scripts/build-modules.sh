@@ -13,9 +13,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$here/scripts/lib.sh"
 
 kd=$(kdir)
+mo=$(mods_dir)
 [ -f "$kd/.ipmi-rs-built" ] || die "$KVARIANT kernel not built: KVARIANT=$KVARIANT scripts/build-kernel.sh"
 if [ -e "$here/modules.order" ] || [ -e "$here/Module.symvers" ]; then
 	make -s -C "$here" clean KDIR="$kd"
 fi
-mkdir -p "$(mods_dir)"
-make -s -C "$here" modules KDIR="$kd" MO="$(mods_dir)"
+mkdir -p "$mo"
+make -s -C "$here" modules KDIR="$kd" MO="$mo"

@@ -36,9 +36,10 @@ make -s tools
 
 phase "kernel modules (CLIPPY=1, -Dwarnings)"
 scripts/build-modules.sh
+mods=$(mods_dir)
 for ko in drivers/char/ipmi/ipmi_rs_core.ko selftests/modules/ipmi_export_test.ko \
 	selftests/modules/ipmi_user_test.ko; do
-	[ -f "$(mods_dir)/$ko" ] || die "$ko was not built"
+	[ -f "$mods/$ko" ] || die "$ko was not built"
 done
 
 phase "debug kernel (KASAN, lockdep, kmemleak) and our modules for it"

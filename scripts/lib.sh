@@ -7,8 +7,9 @@ here=${here:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 CACHE=${IPMI_RS_CACHE:-/var/cache/ipmi-rs}
 KVER_MAJOR=7.3
 KSRC="$CACHE/src/linux-source-$KVER_MAJOR"
-RUST_SRC_DIR="$CACHE/src/rust-src-$(rustc --version | awk '{print $2}')"
-RUST_LIB_SRC="$RUST_SRC_DIR/usr/src/rustc-$(rustc --version | awk '{print $2}')/library"
+RUSTC_VERSION=$(rustc --version | awk '{print $2}')
+RUST_SRC_DIR="$CACHE/src/rust-src-$RUSTC_VERSION"
+RUST_LIB_SRC="$RUST_SRC_DIR/usr/src/rustc-$RUSTC_VERSION/library"
 TOOLS="$CACHE/tools"
 # guest: the kernel every test uses; debug: the same with KASAN, lockdep and
 # kmemleak (kernel/debug.config on top).

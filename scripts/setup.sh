@@ -75,7 +75,6 @@ if ! qemu_ok; then
 fi
 
 # --- trixie-backports files through a private apt state --------------------------
-rustc_ver=$(rustc --version | awk '{print $2}')
 trixie="$CACHE/apt-trixie"
 trixie_opts() {
 	printf '%s\n' -o Dir::Etc::SourceList="$trixie/sources.list" \
@@ -124,19 +123,19 @@ if [ ! -f "$KSRC/.unpacked" ]; then
 fi
 
 if [ ! -f "$RUST_SRC_DIR/.unpacked" ]; then
-	step "rust-src $rustc_ver (download + unpack)"
+	step "rust-src $RUSTC_VERSION (download + unpack)"
 	want=$(apt_cache_trixie madison rust-src 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' |
-		grep -E "^${rustc_ver//./\\.}\+" | head -1 || true)
+		grep -E "^${RUSTC_VERSION//./\\.}\+" | head -1 || true)
 	if [ -z "$want" ]; then
 		found=$(apt_cache_trixie madison rust-src 2>/dev/null | awk -F'|' '{gsub(/ /,"",$2); print $2}' | tr '\n' ' ')
-		die "no rust-src for rustc $rustc_ver in trixie/trixie-backports (found: ${found:-none})"
+		die "no rust-src for rustc $RUSTC_VERSION in trixie/trixie-backports (found: ${found:-none})"
 	fi
 	(cd "$trixie/debs" && apt_trixie download "rust-src=$want" >/dev/null)
 	deb=$(ls -t "$trixie/debs"/rust-src_*.deb | head -1)
 	rm -rf "$RUST_SRC_DIR" && mkdir -p "$RUST_SRC_DIR"
 	dpkg -x "$deb" "$RUST_SRC_DIR"
-	[ -d "$RUST_SRC_DIR/usr/src/rustc-$rustc_ver/library" ] ||
-		die "rust-src $want does not hold usr/src/rustc-$rustc_ver/library"
+	[ -d "$RUST_SRC_DIR/usr/src/rustc-$RUSTC_VERSION/library" ] ||
+		die "rust-src $want does not hold usr/src/rustc-$RUSTC_VERSION/library"
 	touch "$RUST_SRC_DIR/.unpacked"
 	done_step
 fi

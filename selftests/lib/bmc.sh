@@ -16,6 +16,11 @@ intf_qemu_opts() {
 	esac
 }
 
+# boot_name BMC INTF KERNEL: how the suite names a boot (sim/kcs, sim/kcs@debug).
+boot_name() {
+	if [ "$3" = guest ]; then echo "$1/$2"; else echo "$1/$2@$3"; fi
+}
+
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
