@@ -184,3 +184,29 @@ load_and_log() {
 	kmsg_since "$mark" | sed -n "s/^$name: //p"
 	return $rc
 }
+
+# kmemleak (debug kernel only).
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+# kmemleak_scan FILE: save to FILE every object kmemleak suspects now.
+# Waits out its minimum object age (5 s) first, so that an allocation lost
+# just before (at module unload, say) counts; scans twice because an object
+# is reported only once its contents looked the same in two scans.
+kmemleak_scan() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug || return 1
+	[ -e "$KMEMLEAK" ] || { echo "no $KMEMLEAK: not a debug kernel?"; return 1; }
+	sleep 6
+	echo scan >"$KMEMLEAK" && echo scan >"$KMEMLEAK" || return 1
+	cat "$KMEMLEAK" >"$1"
+}
+
+# kmemleak_ipmi FILE: the reports in FILE that belong to the IPMI stack:
+# those naming ipmi, and those with a frame in a module no longer loaded
+# (printed as a bare address), which in this suite can only be one of the
+# IPMI modules, ours or upstream's.
+kmemleak_ipmi() {
+	awk 'function flush() { if (r ~ /ipmi/ || r ~ /\n +0x[0-9a-f]+\n/) printf "%s", r; r = "" }
+		/^unreferenced object/ { flush() }
+		{ r = r $0 "\n" }
+		END { flush() }' "$1"
+}
