@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: GPL-2.0
+# For selftests/harness-selftest only: a guest that runs and passes.
+tap_ok "the guest ran"
