@@ -22,14 +22,11 @@ scan() {
 	cat "$ipmi"
 }
 
-# The IPMI stack's reports other than the deliberate one.
-others() {
-	awk -v d="$deliberate" '/^unreferenced object/ { keep = !index($0, d) } keep' "$ipmi"
-}
-
 no_other_leak() {
 	[ -f "$ipmi" ] || return 1
-	others >"$OUT/kmemleak-ipmi-others.txt"
+	# The IPMI stack's reports other than the deliberate one.
+	awk -v d="$deliberate" '/^unreferenced object/ { keep = !index($0, d) } keep' "$ipmi" \
+		>"$OUT/kmemleak-ipmi-others.txt"
 	cat "$OUT/kmemleak-ipmi-others.txt"
 	[ ! -s "$OUT/kmemleak-ipmi-others.txt" ]
 }
