@@ -300,28 +300,33 @@ static void command_receivers(void)
 		close(other);
 }
 
-static void maintenance_and_unknown(void)
+/* GET_MAINTENANCE_MODE, reported as NAME with the mode it read. */
+static void report_maintenance_mode(const char *name)
 {
 	char detail[16];
 	int mode = -1, rv;
 
 	rv = ioctl(dev, IPMICTL_GET_MAINTENANCE_MODE_CMD, &mode);
 	snprintf(detail, sizeof(detail), "%d", mode);
-	report("GET_MAINTENANCE_MODE", rv, detail);
-	mode = 3;
-	report("SET_MAINTENANCE_MODE 3", ioctl(dev, IPMICTL_SET_MAINTENANCE_MODE_CMD, &mode), NULL);
-	mode = 2;
-	report("SET_MAINTENANCE_MODE 2 (on)",
-	       ioctl(dev, IPMICTL_SET_MAINTENANCE_MODE_CMD, &mode), NULL);
-	rv = ioctl(dev, IPMICTL_GET_MAINTENANCE_MODE_CMD, &mode);
-	snprintf(detail, sizeof(detail), "%d", mode);
-	report("GET_MAINTENANCE_MODE after on", rv, detail);
-	mode = 0;
-	report("SET_MAINTENANCE_MODE 0 (auto, from on)",
-	       ioctl(dev, IPMICTL_SET_MAINTENANCE_MODE_CMD, &mode), NULL);
-	rv = ioctl(dev, IPMICTL_GET_MAINTENANCE_MODE_CMD, &mode);
-	snprintf(detail, sizeof(detail), "%d", mode);
-	report("GET_MAINTENANCE_MODE after auto from on", rv, detail);
+	report(name, rv, detail);
+}
+
+/* SET_MAINTENANCE_MODE to MODE, reported as NAME. */
+static void set_maintenance_mode(const char *name, int mode)
+{
+	report(name, ioctl(dev, IPMICTL_SET_MAINTENANCE_MODE_CMD, &mode), NULL);
+}
+
+static void maintenance_and_unknown(void)
+{
+	char detail[16];
+
+	report_maintenance_mode("GET_MAINTENANCE_MODE");
+	set_maintenance_mode("SET_MAINTENANCE_MODE 3", 3);
+	set_maintenance_mode("SET_MAINTENANCE_MODE 2 (on)", 2);
+	report_maintenance_mode("GET_MAINTENANCE_MODE after on");
+	set_maintenance_mode("SET_MAINTENANCE_MODE 0 (auto, from on)", 0);
+	report_maintenance_mode("GET_MAINTENANCE_MODE after auto from on");
 	/*
 	 * Upstream's "auto" keeps the state "on" left (and arms no timeout), so
 	 * the interface would stay in maintenance mode, where the handler
@@ -329,18 +334,10 @@ static void maintenance_and_unknown(void)
 	 * loaded later misread the BMC. Switch it off, then back to auto, the
 	 * mode this test found (it runs twice per boot, 64- and 32-bit).
 	 */
-	mode = 1;
-	report("SET_MAINTENANCE_MODE 1 (off)",
-	       ioctl(dev, IPMICTL_SET_MAINTENANCE_MODE_CMD, &mode), NULL);
-	rv = ioctl(dev, IPMICTL_GET_MAINTENANCE_MODE_CMD, &mode);
-	snprintf(detail, sizeof(detail), "%d", mode);
-	report("GET_MAINTENANCE_MODE after off", rv, detail);
-	mode = 0;
-	report("SET_MAINTENANCE_MODE 0 (auto, from off)",
-	       ioctl(dev, IPMICTL_SET_MAINTENANCE_MODE_CMD, &mode), NULL);
-	rv = ioctl(dev, IPMICTL_GET_MAINTENANCE_MODE_CMD, &mode);
-	snprintf(detail, sizeof(detail), "%d", mode);
-	report("GET_MAINTENANCE_MODE after auto from off", rv, detail);
+	set_maintenance_mode("SET_MAINTENANCE_MODE 1 (off)", 1);
+	report_maintenance_mode("GET_MAINTENANCE_MODE after off");
+	set_maintenance_mode("SET_MAINTENANCE_MODE 0 (auto, from off)", 0);
+	report_maintenance_mode("GET_MAINTENANCE_MODE after auto from off");
 
 	report("unknown ioctl 'i' 99", ioctl(dev, _IO(IPMI_IOC_MAGIC, 99), 0), NULL);
 	report("unknown ioctl 'x' 1", ioctl(dev, _IO('x', 1), 0), NULL);
