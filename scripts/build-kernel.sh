@@ -57,8 +57,10 @@ ticker=$!
 stop_ticker() {
 	# Its sleep first, so that nothing holds our stderr open afterwards.
 	pkill -P "$ticker" 2>/dev/null || true
-	kill "$ticker" 2>/dev/null && wait "$ticker" 2>/dev/null
-	true
+	kill "$ticker" 2>/dev/null || true
+	# Its status is 143 when the kill ended it: under `set -e` a bare
+	# `wait` (or the last command of an && list) would end the script.
+	wait "$ticker" 2>/dev/null || true
 }
 trap stop_ticker EXIT
 mk -j"$(nproc)" bzImage modules
