@@ -11,6 +11,10 @@
 /// Size of `struct ipmi_addr`, the largest address (`IPMI_MAX_ADDR_SIZE` + 8).
 pub const MAX_ADDR_LEN: usize = 40;
 
+/// Size of the largest typed address (`struct ipmi_lan_addr`): no address
+/// type reads further, so a caller's address is only ever read this far.
+pub const MAX_TYPED_ADDR_LEN: usize = 12;
+
 /// Number of channels an IPMI controller can have (`IPMI_MAX_CHANNELS`).
 pub const MAX_CHANNELS: u8 = 16;
 
@@ -376,15 +380,87 @@ mod tests {
         );
     }
 
+    /// Valid addresses of every type, built field by field.
+    fn valid_address() -> impl Strategy<Value = Address> {
+        prop_oneof![
+            (0u8..4).prop_map(|lun| Address::SystemInterface { lun }),
+            (0u8..15, any::<u8>(), 0u8..4, any::<bool>()).prop_map(
+                |(channel, slave_addr, lun, broadcast)| Address::Ipmb {
+                    channel,
+                    slave_addr,
+                    lun,
+                    broadcast,
+                }
+            ),
+            (0u8..128, 0u8..4, 0u8..4).prop_map(|(sa, rs_lun, rq_lun)| Address::IpmbDirect {
+                slave_addr: sa << 1,
+                rs_lun,
+                rq_lun,
+            }),
+            (0u8..15, any::<[u8; 5]>()).prop_map(|(channel, b)| Address::Lan {
+                channel,
+                privilege: b[0],
+                session_handle: b[1],
+                remote_swid: b[2],
+                local_swid: b[3],
+                lun: b[4] & 3,
+            }),
+        ]
+    }
+
+    #[test]
+    fn valid_addresses_round_trip_and_the_branch_runs() {
+        use proptest::test_runner::{Config, TestRunner};
+        use std::cell::Cell;
+        let parsed = Cell::new(0u32);
+        let mut runner = TestRunner::new(Config::with_cases(512));
+        runner
+            .run(
+                &(
+                    valid_address(),
+                    proptest::collection::vec(any::<u8>(), 0..28),
+                ),
+                |(addr, tail)| {
+                    let mut raw = [0u8; MAX_ADDR_LEN];
+                    let len = addr.encode(&mut raw).unwrap();
+                    prop_assert_eq!(len, addr.addr_type().addr_len());
+                    // Bytes past the structure, up to the caller's length,
+                    // must not change the answer.
+                    let mut long = raw;
+                    long[len..len + tail.len().min(MAX_ADDR_LEN - len)]
+                        .copy_from_slice(&tail[..tail.len().min(MAX_ADDR_LEN - len)]);
+                    let total = (len + tail.len()).min(MAX_ADDR_LEN);
+                    prop_assert_eq!(Address::parse(&raw[..len]), Ok(addr));
+                    prop_assert_eq!(Address::parse(&long[..total]), Ok(addr));
+                    prop_assert_eq!(
+                        Address::parse(&long[..total.min(MAX_TYPED_ADDR_LEN)]),
+                        Ok(addr)
+                    );
+                    parsed.set(parsed.get() + 1);
+                    Ok(())
+                },
+            )
+            .unwrap();
+        assert_eq!(parsed.get(), 512, "every valid address must parse");
+    }
+
     proptest! {
         #[test]
-        fn parse_never_panics_and_encode_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..48)) {
+        fn parse_never_panics_and_what_parses_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..48)) {
             if let Ok(addr) = Address::parse(&bytes) {
                 let mut out = [0u8; MAX_ADDR_LEN];
                 let len = addr.encode(&mut out).unwrap();
                 prop_assert_eq!(len, addr.addr_type().addr_len());
                 prop_assert_eq!(Address::parse(&out[..len]), Ok(addr));
             }
+        }
+
+        #[test]
+        fn reading_past_the_typed_length_changes_nothing(bytes in proptest::collection::vec(any::<u8>(), 0..=MAX_ADDR_LEN)) {
+            // The kernel reads at most MAX_TYPED_ADDR_LEN bytes of a caller's
+            // address: that must give the answer the whole length gives.
+            let short = &bytes[..bytes.len().min(MAX_TYPED_ADDR_LEN)];
+            prop_assert_eq!(Address::parse(short), Address::parse(&bytes));
         }
 
         #[test]

@@ -10,6 +10,11 @@
 //!
 //! Both checksums are verified on receive (upstream's handler verifies
 //! neither, and ipmb_dev_int only the first).
+//!
+//! A frame fetched from the BMC with Get Message comes without its first
+//! byte: the destination address is the BMC's own address on the channel
+//! it arrived on, which the BMC leaves out. [`Frame::parse_without_dest`]
+//! and [`GetMessage::parse`] put it back to verify the header checksum.
 
 use super::msg::{netfn_lun, Lun, NetFn};
 
@@ -101,6 +106,37 @@ impl<'a> Frame<'a> {
         })
     }
 
+    /// Decodes a frame whose destination address was left out (as in a
+    /// Get Message response) and checks both checksums, the header one
+    /// over `dest_addr`, the address the frame was sent to.
+    pub fn parse_without_dest(dest_addr: u8, bytes: &'a [u8]) -> Result<Self, FrameError> {
+        let [nl, chk1, rest @ ..] = bytes else {
+            return Err(FrameError::TooShort);
+        };
+        if rest.len() < MIN_FRAME_LEN - 3 {
+            return Err(FrameError::TooShort);
+        }
+        if !checksum_ok(&[dest_addr, *nl, *chk1]) {
+            return Err(FrameError::HeaderChecksum);
+        }
+        if !checksum_ok(rest) {
+            return Err(FrameError::BodyChecksum);
+        }
+        let [src_addr, seq_lun, cmd, body @ .., _] = rest else {
+            return Err(FrameError::TooShort);
+        };
+        Ok(Frame {
+            dest_addr,
+            netfn: NetFn::from_netfn_lun(*nl),
+            dest_lun: Lun::from_low_bits(*nl),
+            src_addr: *src_addr,
+            seq: seq_lun >> 2,
+            src_lun: Lun::from_low_bits(*seq_lun),
+            cmd: *cmd,
+            body,
+        })
+    }
+
     /// Length of the encoded frame.
     pub fn encoded_len(&self) -> usize {
         self.body.len() + FRAME_OVERHEAD + 2
@@ -128,6 +164,35 @@ impl<'a> Frame<'a> {
         // checksum(a ++ b) == checksum(a) + checksum(b), modulo 256.
         *chk2 = checksum(&[*src, *seq_lun, *cmd]).wrapping_add(checksum(body));
         Ok(len)
+    }
+}
+
+/// A message the BMC received on one of its channels, as the data of a
+/// successful Get Message response (after the completion code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GetMessage<'a> {
+    /// Channel the message arrived on (low 4 bits of the first byte).
+    pub channel: u8,
+    /// Privilege level of the channel's session (high 4 bits; 0 if none).
+    pub privilege: u8,
+    /// The IPMB frame, both checksums verified.
+    pub frame: Frame<'a>,
+}
+
+impl<'a> GetMessage<'a> {
+    /// Decodes Get Message response data `[channel, frame without its
+    /// destination address...]`; `own_addr` gives our slave address on a
+    /// channel, the address the frame was sent to.
+    pub fn parse(data: &'a [u8], own_addr: impl Fn(u8) -> u8) -> Result<Self, FrameError> {
+        let [chan, frame @ ..] = data else {
+            return Err(FrameError::TooShort);
+        };
+        let channel = chan & 0x0f;
+        Ok(GetMessage {
+            channel,
+            privilege: chan >> 4,
+            frame: Frame::parse_without_dest(own_addr(channel), frame)?,
+        })
     }
 }
 
@@ -178,7 +243,57 @@ mod tests {
         assert_eq!(f.encode(&mut [0u8; 6]), Err(FrameError::NoSpace));
     }
 
+    #[test]
+    fn get_message_response_from_a_satellite() {
+        // Get Device ID response from 0x30 to the BMC (0x20), seq 1, on
+        // channel 0, as Get Message returns it: rqSA (0x20) left out.
+        let full = [0x20, 0x1c, 0xc4, 0x30, 0x04, 0x01, 0x00, 0x51, 0x7a];
+        let chk2 = checksum(&full[3..8]);
+        let mut data = [0u8; 9];
+        data[0] = 0x00; // channel 0, no session
+        data[1..8].copy_from_slice(&full[1..8]);
+        data[8] = chk2;
+        let m = GetMessage::parse(&data, |_| 0x20).unwrap();
+        assert_eq!(m.channel, 0);
+        assert_eq!(m.frame.dest_addr, 0x20);
+        assert_eq!(m.frame.netfn, NetFn::APP.response());
+        assert_eq!(m.frame.src_addr, 0x30);
+        assert_eq!(m.frame.seq, 1);
+        assert_eq!(m.frame.cmd, 0x01);
+        assert_eq!(m.frame.body, &[0x00, 0x51]);
+        // Addressed to someone else: the header checksum does not hold.
+        assert_eq!(
+            GetMessage::parse(&data, |_| 0x22),
+            Err(FrameError::HeaderChecksum)
+        );
+        let mut bad = data;
+        bad[8] ^= 1;
+        assert_eq!(
+            GetMessage::parse(&bad, |_| 0x20),
+            Err(FrameError::BodyChecksum)
+        );
+        assert_eq!(
+            GetMessage::parse(&data[..6], |_| 0x20),
+            Err(FrameError::TooShort)
+        );
+        assert_eq!(GetMessage::parse(&[], |_| 0x20), Err(FrameError::TooShort));
+    }
+
     proptest! {
+        #[test]
+        fn without_dest_agrees_with_the_full_frame(dest in any::<u8>(), nl in any::<u8>(), src in any::<u8>(), seq in 0u8..64, cmd in any::<u8>(), body in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let f = Frame { dest_addr: dest, netfn: NetFn::from_netfn_lun(nl), dest_lun: Lun::from_low_bits(nl), src_addr: src, seq, src_lun: Lun::BMC, cmd, body: &body };
+            let mut out = [0u8; 64];
+            let len = f.encode(&mut out).unwrap();
+            prop_assert_eq!(Frame::parse_without_dest(dest, &out[1..len]), Ok(f));
+            prop_assert!(Frame::parse_without_dest(dest.wrapping_add(1), &out[1..len]).is_err());
+        }
+
+        #[test]
+        fn get_message_parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64), own in any::<u8>()) {
+            let _ = GetMessage::parse(&bytes, |_| own);
+        }
+
         #[test]
         fn encode_then_parse_round_trips(dest in any::<u8>(), nl in any::<u8>(), src in any::<u8>(), seq in 0u8..64, lun in 0u8..4, cmd in any::<u8>(), body in proptest::collection::vec(any::<u8>(), 0..64)) {
             let f = Frame { dest_addr: dest, netfn: NetFn::from_netfn_lun(nl), dest_lun: Lun::from_low_bits(nl), src_addr: src, seq, src_lun: Lun::new(lun).unwrap(), cmd, body: &body };

@@ -19,4 +19,5 @@ pub mod cc;
 pub mod device_id;
 pub mod ipmb;
 pub mod msg;
+pub mod request;
 pub mod smi;
