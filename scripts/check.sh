@@ -37,7 +37,7 @@ make -s tools
 phase "kernel modules (CLIPPY=1, -Dwarnings)"
 scripts/build-modules.sh
 mods=$(mods_dir)
-for ko in drivers/char/ipmi/ipmi_rs_core.ko selftests/modules/ipmi_export_test.ko \
+for ko in drivers/char/ipmi/msghandler/ipmi_rs_core.ko selftests/modules/ipmi_export_test.ko \
 	selftests/modules/ipmi_user_test.ko; do
 	[ -f "$mods/$ko" ] || die "$ko was not built"
 done

@@ -5,8 +5,12 @@
 #   ipmi-bindgen.sh OBJTREE HEADER OUTPUT     (absolute paths)
 # It reuses the exact clang flags the kernel build gave bindgen for the
 # kernel crate's bindings (saved in rust/bindings/.bindings_generated.rs.cmd),
-# so that layouts match the kernel being built against, and generates only
-# the IPMI items; the types they reference come from kernel::bindings.
+# so that layouts match the kernel being built against, and the options the
+# kernel's rust/Makefile and rust/bindgen_parameters give its own bindgen
+# (function-attribute detection, so `__must_check` and friends carry over;
+# `MaybeZeroable` derives, so IPMI structs are `Zeroable` when all their
+# fields are). It generates only the IPMI items; the types they reference
+# come from kernel::bindings.
 
 set -eu
 # The saved flags hold paths relative to the kernel's object tree.
@@ -29,13 +33,17 @@ flags=$(sed -n 's/^savedcmd_[^ ]* := .* -- //p' "$cmdfile" |
 ${BINDGEN:-bindgen} "$header" \
 	--rust-target 1.85 --use-core --ctypes-prefix ffi \
 	--no-layout-tests --no-doc-comments --no-debug '.*' \
-	--with-derive-default --no-recursive-allowlist \
+	--with-derive-default --enable-function-attribute-detection \
+	--with-derive-custom-struct '.*=MaybeZeroable' \
+	--with-derive-custom-union '.*=MaybeZeroable' \
+	--no-recursive-allowlist \
 	--allowlist-type '(kernel_)?ipmi_.*' \
 	--allowlist-type 'ipmi_smi' --allowlist-type 'ipmi_user' \
 	--allowlist-function 'ipmi_.*' --allowlist-function 'ipmb_checksum' \
 	--allowlist-var 'IPMI_.*' \
 	--opaque-type 'ipmi_smi' --opaque-type 'ipmi_user' \
 	--raw-line 'use kernel::bindings::*;' \
+	--raw-line 'use pin_init::MaybeZeroable;' \
 	--raw-line 'use kernel::ffi;' \
 	-o "$output.tmp" -- $flags -DMODULE
 mv "$output.tmp" "$output"

@@ -9,8 +9,12 @@
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 
-#[path = "../../rust/bindings/bindings.rs"]
-pub mod bindings;
+/// The IPMI C-ABI glue this module uses.
+#[path = "../../rust/glue"]
+pub mod glue {
+    pub mod bindings;
+}
+use glue::bindings;
 
 module! {
     type: IpmiExportTest,

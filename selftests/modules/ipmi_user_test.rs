@@ -12,7 +12,7 @@
 
 use core::ffi::c_void;
 use core::ptr;
-use kernel::ffi::{c_int, c_long};
+use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::{new_condvar, new_spinlock_irq, CondVar, CondVarTimeoutResult, SpinLockIrq};
 use kernel::time::msecs_to_jiffies;
@@ -20,10 +20,19 @@ use kernel::time::msecs_to_jiffies;
 #[path = "../../rust/ipmi/src/lib.rs"]
 pub mod ipmi;
 
-#[path = "../../rust/bindings/bindings.rs"]
-pub mod bindings;
+/// The IPMI C-ABI glue this module uses.
+#[path = "../../rust/glue"]
+pub mod glue {
+    pub mod abi;
+    pub mod bindings;
+    pub mod recv_msg;
+    pub mod user;
+}
 
-use ipmi::addr::{Address, MAX_ADDR_LEN};
+use glue::bindings;
+use glue::recv_msg::RecvMsg;
+use glue::user::{Request, User};
+use ipmi::addr::Address;
 use ipmi::device_id::{DeviceId, DeviceIdError};
 use ipmi::msg::{cmd, NetFn, MAX_MSG_LENGTH};
 
@@ -82,29 +91,27 @@ struct Pending {
 /// `user_msg_data` is either null or the `Pending` of a request whose user
 /// has not been destroyed yet (so the `Pending` is alive).
 unsafe extern "C" fn receive(msg: *mut bindings::ipmi_recv_msg, _handler_data: *mut c_void) {
-    // SAFETY: the handler passes a valid message, ours until freed below.
-    let m = unsafe { &*msg };
-    let pending = m.user_msg_data.cast::<Pending>().cast_const();
+    // SAFETY: the handler gives us the message to own and free.
+    let Some(msg) = (unsafe { RecvMsg::from_raw(msg) }) else {
+        return;
+    };
+    let pending = msg.user_msg_data().cast::<Pending>().cast_const();
     if !pending.is_null() {
         // SAFETY: a non-null `user_msg_data` is the live `Pending` of our request.
         let pending = unsafe { &*pending };
-        let len = usize::from(m.msg.data_len).min(MAX_MSG_LENGTH);
+        let body = msg.data();
+        let len = body.len().min(MAX_MSG_LENGTH);
         let mut answer = pending.answer.lock();
-        if !m.msg.data.is_null() && len > 0 {
-            // SAFETY: `msg.data` points to `data_len` bytes inside the message.
-            let body = unsafe { core::slice::from_raw_parts(m.msg.data, len) };
-            answer.data[..len].copy_from_slice(body);
-        }
+        answer.data[..len].copy_from_slice(&body[..len]);
         answer.len = len;
-        answer.recv_type = m.recv_type;
-        answer.netfn = m.msg.netfn;
-        answer.cmd = m.msg.cmd;
+        answer.recv_type = msg.recv_type();
+        answer.netfn = msg.netfn();
+        answer.cmd = msg.cmd();
         answer.arrived = true;
         drop(answer);
         pending.arrived.notify_all();
     }
-    // SAFETY: the message is ours and nothing refers to it any more.
-    unsafe { bindings::ipmi_free_recv_msg(msg) };
+    // Dropping `msg` frees it.
 }
 
 static USER_HANDLER: bindings::ipmi_user_hndl = bindings::ipmi_user_hndl {
@@ -114,41 +121,9 @@ static USER_HANDLER: bindings::ipmi_user_hndl = bindings::ipmi_user_hndl {
     shutdown: None,
 };
 
-/// An `ipmi_user` that is destroyed when dropped, after which the handler
-/// calls none of our callbacks any more.
-///
-/// # Invariants
-///
-/// The pointer is a user returned by a successful `ipmi_create_user` and
-/// not destroyed yet.
-struct User(*mut bindings::ipmi_user);
-
-impl User {
-    fn create(if_num: u32) -> Result<User> {
-        let mut user = ptr::null_mut();
-        // SAFETY: `USER_HANDLER` is static; no handler data is used.
-        let rv = unsafe {
-            bindings::ipmi_create_user(if_num, &USER_HANDLER, ptr::null_mut(), &mut user)
-        };
-        if rv != 0 {
-            return Err(Error::from_errno(rv));
-        }
-        // INVARIANT: ipmi_create_user succeeded, so `user` is live.
-        Ok(User(user))
-    }
-}
-
-impl Drop for User {
-    fn drop(&mut self) {
-        // SAFETY: by the type invariant `self.0` is live, and it is
-        // destroyed only here.
-        unsafe { bindings::ipmi_destroy_user(self.0) };
-    }
-}
-
-/// Builds the raw `struct ipmi_addr` for the BMC or an IPMB controller.
-fn target_addr(ipmb_addr: u8) -> bindings::ipmi_addr {
-    let target = if ipmb_addr == 0 {
+/// The BMC, or a controller on IPMB channel 0.
+fn target_addr(ipmb_addr: u8) -> Address {
+    if ipmb_addr == 0 {
         Address::SystemInterface { lun: 0 }
     } else {
         Address::Ipmb {
@@ -157,14 +132,7 @@ fn target_addr(ipmb_addr: u8) -> bindings::ipmi_addr {
             lun: 0,
             broadcast: false,
         }
-    };
-    let mut raw = [0u8; MAX_ADDR_LEN];
-    let _ = target.encode(&mut raw);
-    let mut addr = bindings::ipmi_addr::default();
-    // SAFETY: `struct ipmi_addr` is MAX_ADDR_LEN bytes of plain data, and
-    // every bit pattern is a valid value of it.
-    unsafe { ptr::copy_nonoverlapping(raw.as_ptr(), (&raw mut addr).cast::<u8>(), MAX_ADDR_LEN) };
-    addr
+    }
 }
 
 fn get_device_id(if_num: u32, ipmb_addr: u8) -> Result<DeviceId> {
@@ -184,27 +152,27 @@ fn get_device_id(if_num: u32, ipmb_addr: u8) -> Result<DeviceId> {
     )?;
     // Declared after `pending`, so dropped (destroyed) before it: no
     // callback can touch `pending` once it is freed.
-    let user = User::create(if_num)?;
+    // SAFETY: no handler data; the receive callback uses none.
+    let user = unsafe { User::create(if_num, &USER_HANDLER, ptr::null_mut())? };
 
-    let mut addr = target_addr(ipmb_addr);
-    let mut msg = bindings::kernel_ipmi_msg {
+    let addr = target_addr(ipmb_addr);
+    let req = Request {
+        addr: &addr,
+        msgid: 1,
         netfn: NetFn::APP.value(),
         cmd: cmd::GET_DEVICE_ID,
-        data_len: 0,
-        data: ptr::null_mut(),
+        data: &[],
+        retries: -1,
+        retry_time_ms: 0,
     };
-    let msgid: c_long = 1;
     let pending_ptr = ptr::from_ref::<Pending>(&pending)
         .cast_mut()
         .cast::<c_void>();
-    // SAFETY: `user` is live, `addr` and `msg` are valid for the call (the
-    // handler copies them), and `pending` outlives the user.
-    let rv = unsafe {
-        bindings::ipmi_request_settime(user.0, &mut addr, msgid, &mut msg, pending_ptr, 0, -1, 0)
-    };
-    if rv != 0 {
-        pr_err!("ipmi{}: request refused: {}\n", if_num, rv);
-        return Err(Error::from_errno(rv));
+    // SAFETY: the receive callback takes a non-null `user_msg_data` as our
+    // `Pending`, which outlives the user (declared before it).
+    if let Err(e) = unsafe { user.request(&req, pending_ptr) } {
+        pr_err!("ipmi{}: request refused: {}\n", if_num, e.to_errno());
+        return Err(e);
     }
 
     let mut answer = pending.answer.lock();

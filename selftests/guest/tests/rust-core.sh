@@ -5,7 +5,7 @@
 # ipmi_export_test, calls them through the C ABI. Its answers over our
 # module must equal its answers over the C ipmi_msghandler, in this boot.
 
-ko_core=$MODS/drivers/char/ipmi/ipmi_rs_core.ko
+ko_core=$MODS/drivers/char/ipmi/msghandler/ipmi_rs_core.ko
 ko_test=$MODS/selftests/modules/ipmi_export_test.ko
 work=$(mktemp -d)
 unload_all

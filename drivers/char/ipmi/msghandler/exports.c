@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Exports of ipmi_rs_core. The functions are written in Rust
- * (ipmi_rs_core_main.rs) with upstream's prototypes from linux/ipmi.h;
+ * (msghandler.rs, each checked against its prototype in linux/ipmi.h);
  * modpost only picks up exports made in C, so this file holds nothing else.
  * Upstream exports them without the GPL restriction, and so do we.
  */
