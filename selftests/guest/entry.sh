@@ -38,11 +38,25 @@ for t in "${tests[@]}"; do
 	# Each test runs in a subshell so that one that exits early does not
 	# stop the others. Results go to fd 3 (the TAP file), everything the
 	# commands print to guest.log.
+	rm -f "$OUT/.tap-expect"
 	# shellcheck disable=SC1090 # the test named on the command line
 	(. "$REPO/selftests/guest/tests/$t.sh") 3>>"$OUT/tap.txt" >>"$OUT/guest.log" 2>&1 ||
 		tap_fail "$t: test script exited with status $?" 3>>"$OUT/tap.txt"
+	# The test's own plan (tap_expect): fewer or more results than it
+	# declared is a failure of its own, named so that vm-run reports it.
+	if [ ! -f "$OUT/.tap-expect" ]; then
+		tap_fail "$t: plan not met: no plan (tap_expect) declared" 3>>"$OUT/tap.txt"
+	else
+		read -r start want <"$OUT/.tap-expect"
+		got=$(($(cat "$OUT/.tap-count") - start))
+		[ "$got" = "$want" ] ||
+			tap_fail "$t: plan not met: planned $want results, gave $got" 3>>"$OUT/tap.txt"
+	fi
 done
 tap_plan >>"$OUT/tap.txt"
+# Taint flags, judged on the host (a warning or oops taints the kernel
+# even when its message scrolled by; see vm-run).
+cat /proc/sys/kernel/tainted >"$OUT/tainted"
 dmesg >"$OUT/dmesg.txt"
 date +%s >"$OUT/done"
 sync

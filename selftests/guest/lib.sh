@@ -26,6 +26,15 @@ tap_plan() {
 	echo "1..$(cat "$OUT/.tap-count")"
 }
 
+# tap_expect N: the rest of this test script gives exactly N results.
+# Every test script declares it (entry.sh fails one that does not), so a
+# script that stops early, or skips results, fails instead of passing
+# with fewer. Call it after any step that may add a result of its own
+# (ensure_c_stack), with N computed for the boot's BMC and interface.
+tap_expect() {
+	echo "$(cat "$OUT/.tap-count") $1" >"$OUT/.tap-expect"
+}
+
 # tap_run DESC CMD...: one test that passes when CMD succeeds; CMD's output
 # is kept in guest.log and shown under a failure.
 tap_run() {
@@ -90,7 +99,7 @@ ensure_c_stack() {
 unload_c_stack() {
 	local m
 	for m in "$(si_driver)" ipmi_devintf ipmi_msghandler; do
-		rmmod "$m" || return 1
+		rmmod "$m" || { grep ipmi /proc/modules; return 1; }
 	done
 	[ ! -e /dev/ipmi0 ]
 }
@@ -104,11 +113,18 @@ unload_all() {
 	! grep -qE '^(ipmi|ipmb)_' /proc/modules
 }
 
-# Lines that legitimately differ from one run to the next.
+# Lines that legitimately differ from one run to the next, and bytes no
+# BMC sent: ipmi_sim's Get Watchdog Timer answer is one byte short (it
+# leaves out the high byte of the present countdown), and ipmitool prints
+# whatever its buffer held there, so that line is garbage on ipmi_sim and
+# is replaced by a marker instead of being asserted.
 normalise() {
+	local garbage='$^'
+	[ "$BMC" = ipmi_sim ] && garbage='^Present Countdown:'
 	sed -E \
 		-e '/^(Last Add Time|Last Del Time|Last Delete Time) *:/d' \
-		-e 's/(System GUID *:).*/\1 <guid>/'
+		-e 's/(System GUID *:).*/\1 <guid>/' \
+		-e "s/($garbage).*/\1 <not sent by ipmi_sim: its answer is one byte short>/"
 }
 
 # expect NAME FILE: FILE (normalised) must equal selftests/expected/$BMC/NAME.

@@ -24,6 +24,8 @@
 
 /* An address the kernel cannot read. */
 #define BAD_PTR ((void *)16)
+/* What an output argument holds before the call: printed only if unwritten. */
+#define UNWRITTEN 0xeeeeeeeeu
 
 static int dev;
 
@@ -92,6 +94,8 @@ static int receive(const char *name, unsigned long cmd, unsigned short data_len,
 {
 	struct ipmi_addr addr;
 	unsigned char data[512];
+	/* Only what the kernel wrote may differ from these patterns. */
+	memset(&addr, 0xee, sizeof(addr));
 	struct ipmi_recv recv = {
 		.addr = (unsigned char *)&addr,
 		.addr_len = addr_len,
@@ -195,10 +199,11 @@ static void send_errors(void)
 static void addresses_and_luns(void)
 {
 	struct ipmi_channel_lun_address_set set;
-	unsigned int value = 0;
+	unsigned int value;
 	char detail[32];
 	int rv;
 
+	value = UNWRITTEN;
 	rv = ioctl(dev, IPMICTL_GET_MY_ADDRESS_CMD, &value);
 	snprintf(detail, sizeof(detail), "%#x", value);
 	report("GET_MY_ADDRESS", rv, detail);
@@ -206,11 +211,13 @@ static void addresses_and_luns(void)
 	report("SET_MY_ADDRESS 0x20", ioctl(dev, IPMICTL_SET_MY_ADDRESS_CMD, &value), NULL);
 	report("SET_MY_ADDRESS, NULL", ioctl(dev, IPMICTL_SET_MY_ADDRESS_CMD, NULL), NULL);
 
+	value = UNWRITTEN;
 	rv = ioctl(dev, IPMICTL_GET_MY_LUN_CMD, &value);
 	snprintf(detail, sizeof(detail), "%u", value);
 	report("GET_MY_LUN", rv, detail);
 	value = 6; /* kept as 6 & 3 */
 	report("SET_MY_LUN 6", ioctl(dev, IPMICTL_SET_MY_LUN_CMD, &value), NULL);
+	value = UNWRITTEN;
 	rv = ioctl(dev, IPMICTL_GET_MY_LUN_CMD, &value);
 	snprintf(detail, sizeof(detail), "%u", value);
 	report("GET_MY_LUN after setting 6", rv, detail);
@@ -220,7 +227,7 @@ static void addresses_and_luns(void)
 	set = (struct ipmi_channel_lun_address_set){ .channel = 0, .value = 0x22 };
 	report("SET_MY_CHANNEL_ADDRESS 0 0x22",
 	       ioctl(dev, IPMICTL_SET_MY_CHANNEL_ADDRESS_CMD, &set), NULL);
-	set = (struct ipmi_channel_lun_address_set){ .channel = 0 };
+	set = (struct ipmi_channel_lun_address_set){ .channel = 0, .value = 0xee };
 	rv = ioctl(dev, IPMICTL_GET_MY_CHANNEL_ADDRESS_CMD, &set);
 	snprintf(detail, sizeof(detail), "%#x", set.value);
 	report("GET_MY_CHANNEL_ADDRESS 0", rv, detail);
@@ -235,7 +242,7 @@ static void addresses_and_luns(void)
 	       ioctl(dev, IPMICTL_GET_MY_CHANNEL_ADDRESS_CMD, &set), NULL);
 	set = (struct ipmi_channel_lun_address_set){ .channel = 1, .value = 1 };
 	report("SET_MY_CHANNEL_LUN 1 1", ioctl(dev, IPMICTL_SET_MY_CHANNEL_LUN_CMD, &set), NULL);
-	set = (struct ipmi_channel_lun_address_set){ .channel = 1 };
+	set = (struct ipmi_channel_lun_address_set){ .channel = 1, .value = 0xee };
 	rv = ioctl(dev, IPMICTL_GET_MY_CHANNEL_LUN_CMD, &set);
 	snprintf(detail, sizeof(detail), "%u", set.value);
 	report("GET_MY_CHANNEL_LUN 1", rv, detail);
@@ -247,7 +254,7 @@ static void addresses_and_luns(void)
 
 static void timing_and_events(void)
 {
-	struct ipmi_timing_parms parms = { .retries = 3, .retry_time_ms = 1500 };
+	struct ipmi_timing_parms parms = { .retries = -2, .retry_time_ms = UNWRITTEN };
 	char detail[48];
 	int on, rv;
 
@@ -257,7 +264,7 @@ static void timing_and_events(void)
 	report("GET_TIMING_PARMS (defaults)", rv, detail);
 	parms = (struct ipmi_timing_parms){ .retries = 3, .retry_time_ms = 1500 };
 	report("SET_TIMING_PARMS 3 1500", ioctl(dev, IPMICTL_SET_TIMING_PARMS_CMD, &parms), NULL);
-	parms = (struct ipmi_timing_parms){ 0 };
+	parms = (struct ipmi_timing_parms){ .retries = -2, .retry_time_ms = UNWRITTEN };
 	rv = ioctl(dev, IPMICTL_GET_TIMING_PARMS_CMD, &parms);
 	snprintf(detail, sizeof(detail), "retries=%d retry_time_ms=%u", parms.retries,
 		 parms.retry_time_ms);

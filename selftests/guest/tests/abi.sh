@@ -5,6 +5,7 @@
 # selftests/expected/<bmc>/abi.txt.
 
 ensure_c_stack || return 0
+tap_expect 2
 tools=$REPO/target/selftests
 
 client_answers "ipmi-abi (x86-64): every ioctl answers as upstream's" abi "$tools/ipmi-abi"

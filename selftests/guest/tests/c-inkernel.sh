@@ -8,6 +8,7 @@
 # reboot, disarms it), so ipmitool disarms it here.
 
 ensure_c_stack || return 0
+tap_expect 6
 
 # present_countdown FILE: the watchdog's present countdown in ipmitool's
 # output FILE, in tenths of a second.

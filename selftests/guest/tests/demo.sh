@@ -11,6 +11,7 @@ show_log() {
 }
 
 echo "### Rust: ipmi_rs_core exports the core's helpers, ipmi_export_test calls them"
+tap_expect 7
 tap_run "load ipmi_rs_core" insmod "$MODS/drivers/char/ipmi/msghandler/ipmi_rs_core.ko"
 tap_run "ipmi_export_test runs over it" show_log "$MODS/selftests/modules/ipmi_export_test.ko" \
 	'^(ipmb_checksum|addr_length\(0x(c|81)\)|addr_src_to_str\([45]\))'

@@ -36,6 +36,7 @@ deliberate_caught() {
 		grep -q 'deliberate leak' "$ipmi"
 }
 
+tap_expect 3
 tap_run "kmemleak scanned (after a deliberate leak from ipmi_leak_test)" scan
 tap_run "kmemleak: no leak from the IPMI modules" no_other_leak
 tap_run "kmemleak: the deliberate leak from the unloaded module is caught" deliberate_caught

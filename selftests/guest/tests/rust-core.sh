@@ -53,6 +53,7 @@ clash_refused() {
 	rmmod ipmi_msghandler
 }
 
+tap_expect 7
 tap_run "ipmi_export_test over the C ipmi_msghandler" over_c
 tap_run "ipmi_export_test over ipmi_rs_core (Rust)" over_rust
 tap_run "same answers from Rust and C" diff -u "$work/c.txt" "$work/rust.txt"
