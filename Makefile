@@ -35,7 +35,7 @@ modules:
 TOOLS_OUT = target/selftests
 TOOL_CFLAGS = -O2 -Wall -Wextra -Werror
 
-tools: $(TOOLS_OUT)/ipmi-abi $(TOOLS_OUT)/ipmi-abi32
+tools: $(TOOLS_OUT)/ipmi-abi $(TOOLS_OUT)/ipmi-abi32 $(TOOLS_OUT)/ipmi-stress
 
 $(TOOLS_OUT)/ipmi-abi: selftests/tools/ipmi-abi.c
 	@mkdir -p $(TOOLS_OUT)
@@ -45,9 +45,13 @@ $(TOOLS_OUT)/ipmi-abi32: selftests/tools/ipmi-abi.c
 	@mkdir -p $(TOOLS_OUT)
 	$(CC) -m32 $(TOOL_CFLAGS) -o $@ $<
 
+$(TOOLS_OUT)/ipmi-stress: selftests/tools/ipmi-stress.c
+	@mkdir -p $(TOOLS_OUT)
+	$(CC) $(TOOL_CFLAGS) -o $@ $<
+
 clean:
 	$(MAKE) $(KBUILD_ARGS) clean
-	rm -f drivers/char/ipmi/ipmi_bindings_generated.rs selftests/modules/ipmi_bindings_generated.rs
+	rm -f drivers/char/ipmi/*/ipmi_bindings_generated.rs selftests/modules/ipmi_bindings_generated.rs
 
 setup:
 	scripts/setup.sh

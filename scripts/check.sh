@@ -37,8 +37,9 @@ make -s tools
 phase "kernel modules (CLIPPY=1, -Dwarnings)"
 scripts/build-modules.sh
 mods=$(mods_dir)
-for ko in drivers/char/ipmi/msghandler/ipmi_rs_core.ko selftests/modules/ipmi_export_test.ko \
-	selftests/modules/ipmi_user_test.ko; do
+for ko in drivers/char/ipmi/msghandler/ipmi_rs_core.ko drivers/char/ipmi/devintf/ipmi_devintf.ko \
+	selftests/modules/ipmi_export_test.ko selftests/modules/ipmi_user_test.ko \
+	selftests/modules/ipmi_smi_test.ko; do
 	[ -f "$mods/$ko" ] || die "$ko was not built"
 done
 

@@ -17,6 +17,7 @@
 pub mod addr;
 pub mod cc;
 pub mod device_id;
+pub mod devintf;
 pub mod ipmb;
 pub mod msg;
 pub mod request;

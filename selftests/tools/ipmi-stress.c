@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ipmi-stress: concurrency and lifetime checks of /dev/ipmiN, the same for
+ * any ipmi_devintf (upstream's or ours). Each mode prints one summary line
+ * and exits 0 only if every check held.
+ *
+ *   ipmi-stress clients N SECONDS
+ *       N processes, each with its own open file, send Get Device ID with
+ *       msgids unique to the process (pid << 20 | counter), up to 4 in
+ *       flight, for SECONDS; every answer must carry a msgid the process
+ *       has outstanding and completion code 0. Fails on a lost answer
+ *       (none within 15 s, ipmitool's limit), a duplicate, a foreign
+ *       msgid or an error.
+ *   ipmi-stress openclose COUNT
+ *       open and close the device COUNT times.
+ *   ipmi-stress wait
+ *       poll, select and epoll time out on an idle file (no spurious
+ *       wake-up) and report readable once an answer is queued; SIGIO comes
+ *       when the queue goes from empty to non-empty.
+ *   ipmi-stress inflight SECONDS
+ *       keep requests in flight until SECONDS pass or the device fails;
+ *       prints how the file ended (for unloading the interface under it).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ipmi.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *path = "/dev/ipmi0";
+
+static struct ipmi_system_interface_addr bmc = {
+	.addr_type = IPMI_SYSTEM_INTERFACE_ADDR_TYPE,
+	.channel = IPMI_BMC_CHANNEL,
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int send_get_device_id(int fd, long msgid)
+{
+	struct ipmi_req req = {
+		.addr = (unsigned char *)&bmc,
+		.addr_len = sizeof(bmc),
+		.msgid = msgid,
+		.msg = { .netfn = IPMI_NETFN_APP_REQUEST, .cmd = 0x01 },
+	};
+
+	return ioctl(fd, IPMICTL_SEND_COMMAND, &req);
+}
+
+/* Receives one message into *msgid and *cc; -1 with errno on failure. */
+static int receive(int fd, long *msgid, int *cc, int *recv_type)
+{
+	unsigned char data[IPMI_MAX_MSG_LENGTH];
+	struct ipmi_addr addr;
+	struct ipmi_recv recv = {
+		.addr = (unsigned char *)&addr,
+		.addr_len = sizeof(addr),
+		.msg = { .data = data, .data_len = sizeof(data) },
+	};
+
+	memset(data, 0xee, sizeof(data));
+	if (ioctl(fd, IPMICTL_RECEIVE_MSG_TRUNC, &recv) < 0)
+		return -1;
+	*msgid = recv.msgid;
+	*recv_type = recv.recv_type;
+	*cc = recv.msg.data_len ? data[0] : -1;
+	return 0;
+}
+
+#define IN_FLIGHT 4
+
+static int one_client(double seconds)
+{
+	long outstanding[IN_FLIGHT];
+	double sent_at[IN_FLIGHT];
+	long next = 0, done = 0;
+	double end = now() + seconds;
+	int fd = open(path, O_RDWR), i;
+
+	if (fd < 0) {
+		perror("open");
+		return 1;
+	}
+	for (i = 0; i < IN_FLIGHT; i++) {
+		outstanding[i] = ((long)getpid() << 20) | next++;
+		sent_at[i] = now();
+		if (send_get_device_id(fd, outstanding[i]) < 0) {
+			perror("send");
+			return 1;
+		}
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long msgid;
+		int cc, type, n = poll(&pfd, 1, 15000);
+
+		if (n <= 0) {
+			fprintf(stderr, "pid %d: no answer in 15 s (%ld done)\n", getpid(), done);
+			return 1;
+		}
+		if (receive(fd, &msgid, &cc, &type) < 0) {
+			fprintf(stderr, "pid %d: receive: %s\n", getpid(), strerror(errno));
+			return 1;
+		}
+		for (i = 0; i < IN_FLIGHT && outstanding[i] != msgid; i++)
+			;
+		if (i == IN_FLIGHT || type != IPMI_RESPONSE_RECV_TYPE || cc != 0) {
+			fprintf(stderr, "pid %d: unexpected msgid %#lx type %d cc %#x\n",
+				getpid(), msgid, type, cc);
+			return 1;
+		}
+		if (now() - sent_at[i] > 15) {
+			fprintf(stderr, "pid %d: answer after %.1f s\n", getpid(), now() - sent_at[i]);
+			return 1;
+		}
+		done++;
+		outstanding[i] = -1;
+		if (now() < end) {
+			outstanding[i] = ((long)getpid() << 20) | next++;
+			sent_at[i] = now();
+			if (send_get_device_id(fd, outstanding[i]) < 0) {
+				perror("send");
+				return 1;
+			}
+		} else {
+			int left = 0;
+
+			for (i = 0; i < IN_FLIGHT; i++)
+				left += outstanding[i] != -1;
+			if (!left)
+				break;
+		}
+	}
+	close(fd);
+	printf("%ld\n", done);
+	return 0;
+}
+
+static int clients(int n, double seconds)
+{
+	int i, status, failed = 0, fds[2];
+	long total = 0;
+
+	if (pipe(fds) < 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (fork() == 0) {
+			dup2(fds[1], 1);
+			exit(one_client(seconds));
+		}
+	}
+	close(fds[1]);
+	while (wait(&status) > 0)
+		failed += !WIFEXITED(status) || WEXITSTATUS(status);
+	{
+		FILE *f = fdopen(fds[0], "r");
+		long v;
+
+		while (f && fscanf(f, "%ld", &v) == 1)
+			total += v;
+	}
+	printf("clients: %d processes, %d failed, %ld answers, each to its own request\n",
+	       n, failed, total);
+	return failed || total == 0;
+}
+
+static int openclose(long count)
+{
+	long i;
+
+	for (i = 0; i < count; i++) {
+		int fd = open(path, O_RDWR);
+
+		if (fd < 0) {
+			fprintf(stderr, "open %ld: %s\n", i, strerror(errno));
+			return 1;
+		}
+		close(fd);
+	}
+	printf("openclose: %ld opens and closes\n", count);
+	return 0;
+}
+
+static volatile sig_atomic_t sigio_count;
+
+static void on_sigio(int sig)
+{
+	(void)sig;
+	sigio_count++;
+}
+
+/* poll, select and epoll: idle times out, an answer makes it readable. */
+static int wait_modes(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, got;
+	int fd = open(path, O_RDWR), ep = epoll_create1(0), n, cc, type, bad = 0;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLOUT | POLLPRI };
+	struct timeval tv = { .tv_sec = 0, .tv_usec = 300000 };
+	fd_set rd;
+	long msgid;
+	double t0;
+
+	if (fd < 0 || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		perror("set-up");
+		return 1;
+	}
+	/* Idle: all three time out, never reporting writable either. */
+	t0 = now();
+	n = poll(&pfd, 1, 300);
+	if (n != 0 || now() - t0 < 0.25) {
+		fprintf(stderr, "idle poll: %d revents %#x\n", n, pfd.revents);
+		bad++;
+	}
+	FD_ZERO(&rd);
+	FD_SET(fd, &rd);
+	if (select(fd + 1, &rd, NULL, NULL, &tv) != 0) {
+		fprintf(stderr, "idle select did not time out\n");
+		bad++;
+	}
+	if (epoll_wait(ep, &got, 1, 300) != 0) {
+		fprintf(stderr, "idle epoll did not time out\n");
+		bad++;
+	}
+	/* SIGIO on empty -> non-empty. */
+	signal(SIGIO, on_sigio);
+	fcntl(fd, F_SETOWN, getpid());
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_ASYNC);
+	if (send_get_device_id(fd, 7) < 0) {
+		perror("send");
+		return 1;
+	}
+	pfd.events = POLLIN | POLLRDNORM | POLLOUT | POLLPRI;
+	n = poll(&pfd, 1, 15000);
+	if (n != 1 || pfd.revents != (POLLIN | POLLRDNORM)) {
+		fprintf(stderr, "poll with an answer queued: %d revents %#x\n", n, pfd.revents);
+		bad++;
+	}
+	FD_ZERO(&rd);
+	FD_SET(fd, &rd);
+	tv.tv_sec = 1;
+	if (select(fd + 1, &rd, NULL, NULL, &tv) != 1 || !FD_ISSET(fd, &rd)) {
+		fprintf(stderr, "select with an answer queued: not readable\n");
+		bad++;
+	}
+	if (epoll_wait(ep, &got, 1, 1000) != 1 || !(got.events & EPOLLIN)) {
+		fprintf(stderr, "epoll with an answer queued: not readable\n");
+		bad++;
+	}
+	usleep(100000);
+	if (sigio_count != 1) {
+		fprintf(stderr, "SIGIO: %d signals for one answer\n", (int)sigio_count);
+		bad++;
+	}
+	if (receive(fd, &msgid, &cc, &type) < 0 || msgid != 7 || cc != 0) {
+		fprintf(stderr, "the answer: msgid %ld cc %d\n", msgid, cc);
+		bad++;
+	}
+	/* Drained: idle again. */
+	n = poll(&pfd, 1, 200);
+	if (n != 0) {
+		fprintf(stderr, "poll after draining: %d\n", n);
+		bad++;
+	}
+	close(ep);
+	close(fd);
+	printf("wait: poll, select, epoll and SIGIO %s\n", bad ? "FAILED" : "as expected");
+	return bad != 0;
+}
+
+/* Requests in flight until the device fails or SECONDS pass. */
+static int inflight(double seconds)
+{
+	int fd = open(path, O_RDWR), cc, type;
+	double end = now() + seconds;
+	long sent = 0, answered = 0, msgid;
+
+	if (fd < 0) {
+		perror("open");
+		return 1;
+	}
+	while (now() < end) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (send_get_device_id(fd, sent) < 0) {
+			printf("inflight: send failed with %s after %ld answers\n",
+			       strerror(errno), answered);
+			close(fd);
+			return 0;
+		}
+		sent++;
+		if (poll(&pfd, 1, 15000) != 1) {
+			printf("inflight: no answer in 15 s after %ld answers\n", answered);
+			return 1;
+		}
+		if (pfd.revents & (POLLHUP | POLLERR))
+			printf("inflight: poll reported hang-up (revents %#x)\n", pfd.revents);
+		if (receive(fd, &msgid, &cc, &type) < 0) {
+			printf("inflight: receive failed with %s after %ld answers\n",
+			       strerror(errno), answered);
+			close(fd);
+			return 0;
+		}
+		answered++;
+		if (cc != 0) {
+			printf("inflight: answer with completion code %#x after %ld answers\n",
+			       cc, answered);
+		}
+	}
+	printf("inflight: %ld answers, the device never failed\n", answered);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && !strcmp(argv[1], "clients"))
+		return clients(atoi(argv[2]), atof(argv[3]));
+	if (argc >= 3 && !strcmp(argv[1], "openclose"))
+		return openclose(atol(argv[2]));
+	if (argc >= 2 && !strcmp(argv[1], "wait"))
+		return wait_modes();
+	if (argc >= 3 && !strcmp(argv[1], "inflight"))
+		return inflight(atof(argv[2]));
+	fprintf(stderr, "usage: see the head of ipmi-stress.c\n");
+	return 2;
+}
