@@ -17,6 +17,12 @@
  *       poll, select and epoll time out on an idle file (no spurious
  *       wake-up) and report readable once an answer is queued; SIGIO comes
  *       when the queue goes from empty to non-empty.
+ *   ipmi-stress efault
+ *       RECEIVE_MSG_TRUNC into a 2-byte body buffer the kernel cannot write
+ *       (-EFAULT), then a receive with room for all: prints the body
+ *       length that second receive got (the whole answer if the failed
+ *       copy lost nothing; upstream's devintf gives back the 2 bytes it
+ *       had truncated the message to).
  *   ipmi-stress inflight SECONDS
  *       keep requests in flight until SECONDS pass or the device fails;
  *       prints how the file ended (for unloading the interface under it).
@@ -284,6 +290,45 @@ static int wait_modes(void)
 	return bad != 0;
 }
 
+static int efault(void)
+{
+	struct ipmi_addr addr;
+	unsigned char data[IPMI_MAX_MSG_LENGTH];
+	struct ipmi_recv recv = {
+		.addr = (unsigned char *)&addr,
+		.addr_len = sizeof(addr),
+		/* Read-only: the kernel cannot write the body there. */
+		.msg = { .data = (unsigned char *)"", .data_len = 2 },
+	};
+	struct pollfd pfd;
+	int fd = open(path, O_RDWR), rv;
+
+	if (fd < 0 || send_get_device_id(fd, 9) < 0) {
+		perror("set-up");
+		return 1;
+	}
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&pfd, 1, 15000) != 1) {
+		fprintf(stderr, "no answer\n");
+		return 1;
+	}
+	rv = ioctl(fd, IPMICTL_RECEIVE_MSG_TRUNC, &recv);
+	if (rv == 0 || errno != EFAULT) {
+		fprintf(stderr, "receive into read-only memory: %d %s\n", rv, strerror(errno));
+		return 1;
+	}
+	recv.msg.data = data;
+	recv.msg.data_len = sizeof(data);
+	if (ioctl(fd, IPMICTL_RECEIVE_MSG, &recv) < 0) {
+		printf("efault: the message is gone (%s)\n", strerror(errno));
+		return 0;
+	}
+	printf("efault: after EFAULT the message is still there: msgid %ld, %u body bytes\n",
+	       (long)recv.msgid, recv.msg.data_len);
+	close(fd);
+	return 0;
+}
+
 /* Requests in flight until the device fails or SECONDS pass. */
 static int inflight(double seconds)
 {
@@ -336,6 +381,8 @@ int main(int argc, char **argv)
 		return openclose(atol(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "wait"))
 		return wait_modes();
+	if (argc >= 2 && !strcmp(argv[1], "efault"))
+		return efault();
 	if (argc >= 3 && !strcmp(argv[1], "inflight"))
 		return inflight(atof(argv[2]));
 	fprintf(stderr, "usage: see the head of ipmi-stress.c\n");
