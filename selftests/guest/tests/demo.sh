@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # What `make demo` shows: our Rust modules loaded and working in the kernel,
 # a Rust in-kernel user talking to the BMC, and the clients answering
-# through /dev/ipmi0 (still upstream's C ipmi_devintf and ipmi_si: our
-# twins of those are later issues).
+# through our Rust /dev/ipmi0 (ipmi_devintf), over upstream's C handler and
+# interface driver (our twins of those are later issues).
 
 # show_log KO PATTERN: load and unload KO, showing the lines it logged that
 # match PATTERN; fails when it does not load or logs none.
@@ -18,14 +18,21 @@ tap_run "ipmi_export_test runs over it" show_log "$MODS/selftests/modules/ipmi_e
 rmmod ipmi_rs_core
 
 echo
-echo "### The IPMI stack: C ipmi_msghandler, ipmi_devintf, $(si_driver)"
-tap_run "load the stack" load_c_stack
+echo "### The IPMI stack: C ipmi_msghandler and $(si_driver), our Rust ipmi_devintf"
+# insmod, not modprobe, for the handler: modprobe would also load
+# upstream's devintf, its soft dependency.
+load_stack() {
+	insmod "$(cko ipmi_msghandler)" && insmod "$MODS/drivers/char/ipmi/devintf/ipmi_devintf.ko" &&
+		cmod "$(si_driver)" && wait_for /dev/ipmi0 15 &&
+		grep -E '^ipmi' /proc/modules && dmesg | grep -E 'ipmi_devintf|ipmi device interface'
+}
+tap_run "load the stack" load_stack
 echo
 echo "### Rust in-kernel user: ipmi_user_test asks the BMC for its Device ID through it"
 tap_run "ipmi_user_test gets an answer" show_log "$MODS/selftests/modules/ipmi_user_test.ko" '^ipmi0'
 
 echo
-echo "### ipmitool and FreeIPMI through /dev/ipmi0"
+echo "### ipmitool and FreeIPMI through our /dev/ipmi0"
 tap_run "ipmitool -I open mc info" ipmitool -I open mc info
 tap_run "ipmitool -I open sdr list" ipmitool -I open sdr list
 tap_run "bmc-info --driver-type=OPENIPMI" bmc-info --driver-type=OPENIPMI --get-device-id
