@@ -63,7 +63,8 @@ demo:
 	scripts/demo.sh
 
 bench:
-	selftests/bench/run
+	selftests/bench/run --cpus 1
+	selftests/bench/run --cpus 2
 
 fmt:
 	rustfmt --edition 2021 --config-path .rustfmt.toml $(RUST_SOURCES)

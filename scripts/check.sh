@@ -43,6 +43,19 @@ for ko in drivers/char/ipmi/msghandler/ipmi_rs_core.ko drivers/char/ipmi/devintf
 	[ -f "$mods/$ko" ] || die "$ko was not built"
 done
 
+phase "an export with the wrong prototype must not build"
+# ipmi_export! guards every exported function against upstream's C
+# prototype; this module exports one with the wrong return type.
+wrong=$(mktemp -d /tmp/ipmi-rs-wrong-export.XXXXXX)
+if make -s -C "$(kdir)" M="$here/selftests/build-fail" MO="$wrong" LLVM="$LLVM_SUFFIX" CLIPPY=1 \
+	modules >"$wrong/build.log" 2>&1; then
+	die "selftests/build-fail built: ipmi_export! let a wrong prototype through"
+fi
+grep -q "if. and .else. have incompatible types" "$wrong/build.log" ||
+	{ cat "$wrong/build.log"; die "selftests/build-fail failed, but not on the prototype check"; }
+echo "refused, as it must be: $(grep -m1 -A0 'expected .*, found' "$wrong/build.log" | sed 's/^ *//')"
+rm -rf "$wrong"
+
 phase "debug kernel (KASAN, lockdep, kmemleak) and our modules for it"
 KVARIANT=debug scripts/build-kernel.sh
 KVARIANT=debug scripts/build-modules.sh
