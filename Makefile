@@ -35,7 +35,8 @@ modules:
 TOOLS_OUT = target/selftests
 TOOL_CFLAGS = -O2 -Wall -Wextra -Werror
 
-tools: $(TOOLS_OUT)/ipmi-abi $(TOOLS_OUT)/ipmi-abi32 $(TOOLS_OUT)/ipmi-stress
+tools: $(TOOLS_OUT)/ipmi-abi $(TOOLS_OUT)/ipmi-abi32 $(TOOLS_OUT)/ipmi-stress \
+	$(TOOLS_OUT)/ipmi-fuzz $(TOOLS_OUT)/ipmi-fuzz32
 
 $(TOOLS_OUT)/ipmi-abi: selftests/tools/ipmi-abi.c
 	@mkdir -p $(TOOLS_OUT)
@@ -48,6 +49,14 @@ $(TOOLS_OUT)/ipmi-abi32: selftests/tools/ipmi-abi.c
 $(TOOLS_OUT)/ipmi-stress: selftests/tools/ipmi-stress.c
 	@mkdir -p $(TOOLS_OUT)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
+
+$(TOOLS_OUT)/ipmi-fuzz: selftests/tools/ipmi-fuzz.c
+	@mkdir -p $(TOOLS_OUT)
+	$(CC) $(TOOL_CFLAGS) -o $@ $<
+
+$(TOOLS_OUT)/ipmi-fuzz32: selftests/tools/ipmi-fuzz.c
+	@mkdir -p $(TOOLS_OUT)
+	$(CC) -m32 $(TOOL_CFLAGS) -o $@ $<
 
 clean:
 	$(MAKE) $(KBUILD_ARGS) clean
