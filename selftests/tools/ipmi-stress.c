@@ -23,6 +23,9 @@
  *       length that second receive got (the whole answer if the failed
  *       copy lost nothing; upstream's devintf gives back the 2 bytes it
  *       had truncated the message to).
+ *   ipmi-stress defaults
+ *       puts back the interface-wide settings a test may have changed: our
+ *       slave address 0x20 and LUN 2 (the SMS LUN) on every channel.
  *   ipmi-stress inflight SECONDS
  *       keep requests in flight until SECONDS pass or the device fails;
  *       prints how the file ended (for unloading the interface under it).
@@ -329,6 +332,28 @@ static int efault(void)
 	return 0;
 }
 
+static int defaults(void)
+{
+	int fd = open(path, O_RDWR), bad = 0;
+	unsigned short ch;
+
+	if (fd < 0) {
+		perror("open");
+		return 1;
+	}
+	for (ch = 0; ch < 16; ch++) {
+		struct ipmi_channel_lun_address_set a = { .channel = ch, .value = 0x20 };
+		struct ipmi_channel_lun_address_set l = { .channel = ch, .value = 2 };
+
+		bad += ioctl(fd, IPMICTL_SET_MY_CHANNEL_ADDRESS_CMD, &a) < 0;
+		bad += ioctl(fd, IPMICTL_SET_MY_CHANNEL_LUN_CMD, &l) < 0;
+	}
+	close(fd);
+	printf("defaults: address 0x20, LUN 2 on %d channels%s\n", 16,
+	       bad ? " FAILED" : "");
+	return bad != 0;
+}
+
 /* Requests in flight until the device fails or SECONDS pass. */
 static int inflight(double seconds)
 {
@@ -381,6 +406,8 @@ int main(int argc, char **argv)
 		return openclose(atol(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "wait"))
 		return wait_modes();
+	if (argc >= 2 && !strcmp(argv[1], "defaults"))
+		return defaults();
 	if (argc >= 2 && !strcmp(argv[1], "efault"))
 		return efault();
 	if (argc >= 3 && !strcmp(argv[1], "inflight"))

@@ -5,14 +5,14 @@
 # that does not depend on timing must be the same errno from both modules
 # (each process's hash and errno counts), and neither may hang or oops
 # (the boot's kernel-log and taint judges). Leaves upstream's devintf
-# loaded.
+# loaded and the interface's addresses and LUNs as they were at boot.
 
 ko=$MODS/drivers/char/ipmi/devintf/ipmi_devintf.ko
 tools=$REPO/target/selftests
 work=$(mktemp -d)
 seed=${FUZZ_SEED:-20261124}
 ensure_c_stack || return 0
-tap_expect 5
+tap_expect 6
 
 # fuzz NAME: both builds, 4 processes each; the hashes and the counts of
 # errnos that do not depend on timing go to $work/NAME.
@@ -45,4 +45,7 @@ swap_to_c() {
 	rmmod ipmi_devintf && cmod ipmi_devintf && wait_for /dev/ipmi0 10
 }
 tap_run "upstream's ipmi_devintf back in place" swap_to_c
+# The fuzzer set the interface-wide addresses and LUNs at random; the
+# tests after it expect the defaults.
+tap_run "interface settings back to their defaults" "$tools/ipmi-stress" defaults
 rm -rf "$work"

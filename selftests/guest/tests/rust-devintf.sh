@@ -5,7 +5,7 @@
 # upstream's module (the same expected files c-baseline and abi assert),
 # then concurrency and lifetime. It leaves upstream's devintf loaded again,
 # and (except on the debug kernel) upstream's ipmi_si impossible to unload:
-# run it last in a boot (see unload_under_load).
+# nothing may unload ipmi_si after it in a boot (see unload_under_load).
 
 ko=$MODS/drivers/char/ipmi/devintf/ipmi_devintf.ko
 tools=$REPO/target/selftests
@@ -119,9 +119,9 @@ tap_run "ours: modinfo gives upstream's parameters and aliases" same_modinfo
 # the removal: its user, and with it a reference to ipmi_si, is never
 # freed, so ipmi_si cannot be unloaded for the rest of the boot (the same
 # with upstream's devintf: seen in this suite; theirs to fix, and ours
-# to beat when our ipmi_si and ipmi_msghandler replace them). So this
-# runs last in a boot, and not on the debug kernel, whose leak check
-# would report their leak.
+# to beat when our ipmi_si and ipmi_msghandler replace them). So nothing
+# unloads ipmi_si after this in a boot, and it does not run on the debug
+# kernel, whose leak check would report their leak.
 unload_under_load() {
 	local pid params rc=0 t0
 	params=$(cat /sys/class/ipmi/ipmi0/device/params) || return 1
