@@ -34,6 +34,12 @@ cargo test -q --workspace
 cargo build -q --release -p ipmi-bench
 make -s tools
 
+phase "fuzz: the KCS and BT state machines, 20 s each (cargo-fuzz, nightly)"
+# Longer campaigns: see fuzz/README.md.
+for target in kcs bt; do
+	(cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time=20 2>&1 | tail -3)
+done
+
 phase "kernel modules (CLIPPY=1, -Dwarnings)"
 scripts/build-modules.sh
 mods=$(mods_dir)

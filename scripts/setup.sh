@@ -152,6 +152,15 @@ if [ ! -x "$TOOLS/bin/virtiofsd" ]; then
 	cargo install -q --locked --root "$TOOLS" virtiofsd
 	done_step
 fi
+# The fuzz targets (fuzz/) are built by cargo-fuzz on the nightly toolchain
+# installed beside stable.
+if [ ! -x "$TOOLS/bin/cargo-fuzz" ]; then
+	step "cargo install cargo-fuzz"
+	cargo install -q --locked --root "$TOOLS" cargo-fuzz
+	done_step
+fi
+rustup toolchain list | grep -q '^nightly' ||
+	die "the nightly toolchain (for cargo-fuzz) is missing: rustup toolchain install nightly"
 # virtme-ng looks for virtiofsd on PATH and in /usr/libexec.
 [ -e /usr/libexec/virtiofsd ] || ln -sf "$TOOLS/bin/virtiofsd" /usr/libexec/virtiofsd
 

@@ -20,8 +20,12 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{new_spinlock, SpinLock};
 
-#[path = "../../rust/ipmi/src/lib.rs"]
-pub mod ipmi;
+/// The parts of the shared core this module uses.
+#[path = "../../rust/ipmi/src"]
+pub mod ipmi {
+    pub mod cc;
+    pub mod msg;
+}
 
 /// The IPMI C-ABI glue this module uses.
 #[path = "../../rust/glue"]

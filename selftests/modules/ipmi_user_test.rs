@@ -17,8 +17,14 @@ use kernel::prelude::*;
 use kernel::sync::{new_condvar, new_spinlock_irq, CondVar, CondVarTimeoutResult, SpinLockIrq};
 use kernel::time::msecs_to_jiffies;
 
-#[path = "../../rust/ipmi/src/lib.rs"]
-pub mod ipmi;
+/// The parts of the shared core this module uses.
+#[path = "../../rust/ipmi/src"]
+pub mod ipmi {
+    pub mod addr;
+    pub mod cc;
+    pub mod device_id;
+    pub mod msg;
+}
 
 /// The IPMI C-ABI glue this module uses.
 #[path = "../../rust/glue"]

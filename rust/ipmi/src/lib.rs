@@ -7,10 +7,12 @@
 //! land) the KCS, BT and SSIF state machines and the sequence table.
 //!
 //! On the host this is an ordinary `no_std` crate that `cargo test` builds.
-//! In the kernel every module compiles these same files into itself with
-//! `#[path = ".../rust/ipmi/src/lib.rs"] pub mod ipmi;` (the `MODULE` cfg is
-//! set there, and the kernel build already makes the crate `no_std`), because
-//! Rust crates cannot yet be shared between loadable modules.
+//! In the kernel each module compiles the files of it that it uses into
+//! itself, naming them under an inline module whose `#[path]` is this
+//! directory (`pub mod ipmi { pub mod addr; pub mod msg; ... }`; the
+//! `MODULE` cfg is set there, and the kernel build already makes the crate
+//! `no_std`), because Rust crates cannot yet be shared between loadable
+//! modules. Files refer to each other with `super::`, never `crate::`.
 
 #![cfg_attr(not(any(test, MODULE)), no_std)]
 
@@ -21,4 +23,5 @@ pub mod devintf;
 pub mod ipmb;
 pub mod msg;
 pub mod request;
+pub mod si;
 pub mod smi;

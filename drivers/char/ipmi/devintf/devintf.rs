@@ -23,8 +23,14 @@ use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::poll::PollTable;
 
-#[path = "../../../../rust/ipmi/src/lib.rs"]
-pub mod ipmi;
+/// The parts of the shared core this module uses.
+#[path = "../../../../rust/ipmi/src"]
+pub mod ipmi {
+    pub mod addr;
+    pub mod cc;
+    pub mod devintf;
+    pub mod msg;
+}
 
 /// The IPMI C-ABI glue this module uses.
 #[path = "../../../../rust/glue"]

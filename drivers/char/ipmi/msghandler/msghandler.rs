@@ -14,8 +14,15 @@
 use kernel::ffi::{c_char, c_int, c_uint};
 use kernel::prelude::*;
 
-#[path = "../../../../rust/ipmi/src/lib.rs"]
-pub mod ipmi;
+/// The parts of the shared core this module uses.
+#[path = "../../../../rust/ipmi/src"]
+pub mod ipmi {
+    pub mod addr;
+    pub mod cc;
+    pub mod ipmb;
+    pub mod msg;
+    pub mod smi;
+}
 
 /// The IPMI C-ABI glue this module uses.
 #[path = "../../../../rust/glue"]
