@@ -4,7 +4,7 @@
 //! user's receive callback, freed exactly once, when dropped.
 
 use super::bindings;
-use crate::ipmi::addr::MAX_ADDR_LEN;
+use crate::ipmi::addr::{addr_length, MAX_TYPED_ADDR_LEN};
 use crate::ipmi::msg::MAX_MSG_LENGTH;
 use core::ffi::c_void;
 use core::ptr::NonNull;
@@ -70,17 +70,24 @@ impl RecvMsg {
         self.raw().msg.cmd
     }
 
-    /// The source address as raw bytes (`struct ipmi_addr`).
-    pub fn addr(&self) -> [u8; MAX_ADDR_LEN] {
-        let mut out = [0u8; MAX_ADDR_LEN];
+    /// The source address as the bytes of its typed structure, and their
+    /// number (`ipmi_addr_length()` of its type; 0 for an unknown type).
+    /// Only what the handler wrote is read.
+    pub fn typed_addr(&self) -> ([u8; MAX_TYPED_ADDR_LEN], usize) {
         let a = &self.raw().addr;
-        out[..4].copy_from_slice(&a.addr_type.to_ne_bytes());
-        out[4..6].copy_from_slice(&a.channel.to_ne_bytes());
-        for (o, d) in out[6..].iter_mut().zip(a.data.iter()) {
-            // `c_char` is signed on some architectures: take the bits.
-            *o = u8::from_ne_bytes(d.to_ne_bytes());
-        }
-        out
+        let len = addr_length(a.addr_type).min(MAX_TYPED_ADDR_LEN);
+        let mut out = [0u8; MAX_TYPED_ADDR_LEN];
+        // SAFETY: the handler wrote the whole typed structure for its type,
+        // `len` bytes at the start of `addr` (MAX_ADDR_LEN >= len); `out`
+        // holds MAX_TYPED_ADDR_LEN >= len bytes and does not overlap.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                core::ptr::from_ref(a).cast::<u8>(),
+                out.as_mut_ptr(),
+                len,
+            )
+        };
+        (out, len)
     }
 
     /// The message body (for a response, the completion code first).

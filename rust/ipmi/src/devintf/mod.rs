@@ -24,12 +24,12 @@
 //! ```text
 //! caller = IpmiRecv::decode(arg bytes, abi)?            // EFAULT if short
 //! lock the file's receive mutex                         // one reader at a time
-//! head = queue.peek() -> RecvHeader                     // None: EAGAIN
-//! plan = plan_receive(mode, head, &caller)?             // EINVAL / EMSGSIZE: kept
+//! msg = queue.lend_head()                               // None: EAGAIN; place kept
+//! plan = plan_receive(mode, header of msg, &caller)?    // EINVAL / EMSGSIZE: returned
 //! copy plan.delivery.addr_len bytes of address, then
 //!      plan.delivery.data_len bytes of body, then
-//!      plan.reply encoded in abi                        // any failure: EFAULT, kept
-//! queue.pop()                                           // only now
+//!      plan.reply encoded in abi                        // any failure: EFAULT, returned
+//! queue.consume_head() or queue.return_head(msg)        // only now
 //! return plan.delivery.result()                         // EMSGSIZE if truncated
 //! ```
 

@@ -112,6 +112,9 @@ pub struct RecvQueue<T, const N: usize> {
     slots: [Option<T>; N],
     /// Index of the oldest message.
     head: usize,
+    /// The oldest message is out with a reader ([`RecvQueue::lend_head`]):
+    /// its slot is empty but still counted, so it can always come back.
+    lent: bool,
     /// Number of messages held.
     len: usize,
     unsolicited_limit: usize,
@@ -125,6 +128,7 @@ impl<T, const N: usize> RecvQueue<T, N> {
         RecvQueue {
             slots: [const { None }; N],
             head: 0,
+            lent: false,
             len: 0,
             unsolicited_limit: if unsolicited_limit < N {
                 unsolicited_limit
@@ -205,7 +209,7 @@ impl<T, const N: usize> RecvQueue<T, N> {
         Ok(Pushed { was_empty })
     }
 
-    /// The oldest message, left in place.
+    /// The oldest message, left in place (`None` while it is lent).
     pub fn peek(&self) -> Option<&T> {
         if self.len == 0 {
             return None;
@@ -213,9 +217,56 @@ impl<T, const N: usize> RecvQueue<T, N> {
         self.slots.get(self.head)?.as_ref()
     }
 
-    /// Removes and returns the oldest message.
-    pub fn pop(&mut self) -> Option<T> {
+    /// Takes the oldest message out to deliver it, keeping its place: the
+    /// caller copies it to the reader without holding the queue's lock,
+    /// then either [`RecvQueue::consume_head`] (delivered) or
+    /// [`RecvQueue::return_head`] (a copy failed: it goes back first in
+    /// line, untouched). Its slot stays counted meanwhile, so messages
+    /// arriving during the copy can never take the room it needs to come
+    /// back. One lend at a time (the kernel serialises readers); `None`
+    /// when empty or already lent.
+    pub fn lend_head(&mut self) -> Option<T> {
+        if self.len == 0 || self.lent {
+            return None;
+        }
+        let msg = self.slots.get_mut(self.head)?.take()?;
+        self.lent = true;
+        Some(msg)
+    }
+
+    /// Puts a lent message back at the head. Refused (handed back) only if
+    /// nothing was lent.
+    pub fn return_head(&mut self, msg: T) -> Result<(), T> {
+        if !self.lent {
+            return Err(msg);
+        }
+        match self.slots.get_mut(self.head) {
+            Some(slot @ None) => {
+                *slot = Some(msg);
+                self.lent = false;
+                Ok(())
+            }
+            _ => Err(msg),
+        }
+    }
+
+    /// The lent message was delivered: its slot is freed.
+    pub fn consume_head(&mut self) {
+        if !self.lent {
+            return;
+        }
+        self.lent = false;
+        self.head = self.slot_index(1).unwrap_or(0);
+        self.len = self.len.saturating_sub(1);
         if self.len == 0 {
+            self.head = 0;
+        }
+        self.stats.delivered = self.stats.delivered.saturating_add(1);
+    }
+
+    /// Removes and returns the oldest message (`None` while it is lent).
+    pub fn pop(&mut self) -> Option<T> {
+        if self.len == 0 || self.lent {
             return None;
         }
         let msg = self.slots.get_mut(self.head)?.take()?;
@@ -275,6 +326,31 @@ mod tests {
         // Empty again: the next push wakes again.
         assert_eq!(q.push(3, Origin::Reply), Ok(Pushed { was_empty: true }));
         assert_eq!(q.pop(), Some(3));
+    }
+
+    #[test]
+    fn a_lent_head_keeps_its_place() {
+        let mut q: RecvQueue<u32, 2> = RecvQueue::new(2);
+        q.push(1, Origin::Reply).unwrap();
+        let m = q.lend_head().unwrap();
+        assert_eq!(m, 1);
+        // Still counted: readable, and its room is kept.
+        assert!(!q.is_empty());
+        assert_eq!(q.lend_head(), None);
+        assert_eq!(q.pop(), None);
+        q.push(2, Origin::Reply).unwrap();
+        assert!(q.push(3, Origin::Reply).is_err());
+        // A failed copy: back first in line.
+        assert_eq!(q.return_head(m), Ok(()));
+        assert_eq!(q.return_head(9), Err(9));
+        assert_eq!(q.lend_head(), Some(1));
+        q.consume_head();
+        assert_eq!(q.pop(), Some(2));
+        assert!(q.is_empty());
+        // Nothing lent: consume does nothing.
+        q.consume_head();
+        assert!(q.is_empty());
+        assert_eq!(q.stats().delivered, 2);
     }
 
     #[test]
@@ -353,6 +429,9 @@ mod tests {
     enum Op {
         Push(Origin),
         Pop,
+        Lend,
+        Return,
+        Consume,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -360,6 +439,9 @@ mod tests {
             3 => Just(Op::Push(Origin::Reply)),
             3 => Just(Op::Push(Origin::Unsolicited)),
             3 => Just(Op::Pop),
+            1 => Just(Op::Lend),
+            1 => Just(Op::Return),
+            1 => Just(Op::Consume),
         ]
     }
 
@@ -375,6 +457,8 @@ mod tests {
         let popped = Cell::new(0u32);
         let popped_empty = Cell::new(0u32);
         let woke = Cell::new(0u32);
+        let returned = Cell::new(0u32);
+        let consumed = Cell::new(0u32);
         let mut runner = TestRunner::new(Config {
             cases: 1024,
             ..Config::default()
@@ -385,6 +469,8 @@ mod tests {
                 let mut model = VecDeque::new();
                 let mut pushed = 0u64;
                 let mut next = 0u64;
+                // The message out with the reader, still first in the model.
+                let mut lent: Option<u64> = None;
                 for op in ops {
                     match op {
                         Op::Push(origin) => {
@@ -424,6 +510,34 @@ mod tests {
                                 }
                             }
                         }
+                        Op::Lend => {
+                            let got = q.lend_head();
+                            if lent.is_some() {
+                                prop_assert_eq!(got, None);
+                            } else {
+                                prop_assert_eq!(got, model.front().copied());
+                                lent = got;
+                            }
+                        }
+                        Op::Return => match lent.take() {
+                            Some(m) => {
+                                prop_assert_eq!(q.return_head(m), Ok(()));
+                                prop_assert_eq!(q.peek().copied(), Some(m));
+                                returned.set(returned.get() + 1);
+                            }
+                            None => prop_assert_eq!(q.return_head(u64::MAX), Err(u64::MAX)),
+                        },
+                        Op::Consume => {
+                            if lent.take().is_some() {
+                                model.pop_front();
+                                consumed.set(consumed.get() + 1);
+                            }
+                            q.consume_head();
+                        }
+                        Op::Pop if lent.is_some() => {
+                            prop_assert_eq!(q.peek(), None);
+                            prop_assert_eq!(q.pop(), None);
+                        }
                         Op::Pop => {
                             prop_assert_eq!(q.peek().copied(), model.front().copied());
                             let got = q.pop();
@@ -456,6 +570,8 @@ mod tests {
             ("popped", popped),
             ("popped empty", popped_empty),
             ("woke", woke),
+            ("returned after a lend", returned),
+            ("consumed after a lend", consumed),
         ] {
             assert!(n.get() > 0, "branch {name} never ran");
         }
