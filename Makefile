@@ -9,6 +9,7 @@
 #   make check        set up what is missing, then every test (README)
 #   make demo         boot a VM with a simulated BMC, ipmitool through our stack
 #   make bench        C-against-ours benchmark in one boot (not a test)
+#   make soak         the long fuzz campaigns (10^6 ioctls per devintf, 10 min per machine)
 #   make setup        only the set-up (packages, sources, tools, kernel)
 #   make fmt          rustfmt the tree; make fmt-check to only check
 
@@ -23,7 +24,7 @@ KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(MO),MO=$(MO)) LLVM=$(LLVM) CLIPPY=$(
 
 RUST_SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.rs')
 
-.PHONY: all modules clean check demo bench setup fmt fmt-check tools
+.PHONY: all modules clean check demo bench soak setup fmt fmt-check tools
 
 all: modules
 
@@ -70,6 +71,9 @@ check:
 
 demo:
 	scripts/demo.sh
+
+soak:
+	selftests/soak/run
 
 bench:
 	selftests/bench/run --cpus 1
