@@ -55,6 +55,12 @@ pub fn c_addr(addr: &Address) -> bindings::ipmi_addr {
     let mut raw = [0u8; MAX_ADDR_LEN];
     // Cannot fail: every encoding fits in MAX_ADDR_LEN bytes.
     let _ = addr.encode(&mut raw);
+    c_addr_from_bytes(&raw)
+}
+
+/// The `struct ipmi_addr` whose bytes are `raw` (as a caller's address
+/// arrives from user space).
+pub fn c_addr_from_bytes(raw: &[u8; MAX_ADDR_LEN]) -> bindings::ipmi_addr {
     let mut c = bindings::ipmi_addr::default();
     // SAFETY: `struct ipmi_addr` is MAX_ADDR_LEN bytes of plain integers
     // (checked above), so any bytes are a valid value; the two do not overlap.

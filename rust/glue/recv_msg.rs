@@ -75,19 +75,11 @@ impl RecvMsg {
     /// Only what the handler wrote is read.
     pub fn typed_addr(&self) -> ([u8; MAX_TYPED_ADDR_LEN], usize) {
         let a = &self.raw().addr;
-        let len = addr_length(a.addr_type).min(MAX_TYPED_ADDR_LEN);
-        let mut out = [0u8; MAX_TYPED_ADDR_LEN];
+        // At most MAX_TYPED_ADDR_LEN (12), so it fits an i32.
+        let len = addr_length(a.addr_type).min(MAX_TYPED_ADDR_LEN) as i32;
         // SAFETY: the handler wrote the whole typed structure for its type,
-        // `len` bytes at the start of `addr` (MAX_ADDR_LEN >= len); `out`
-        // holds MAX_TYPED_ADDR_LEN >= len bytes and does not overlap.
-        unsafe {
-            core::ptr::copy_nonoverlapping(
-                core::ptr::from_ref(a).cast::<u8>(),
-                out.as_mut_ptr(),
-                len,
-            )
-        };
-        (out, len)
+        // `len` bytes at the start of `addr`.
+        unsafe { super::abi::read_addr(a, len) }
     }
 
     /// The message body (for a response, the completion code first).

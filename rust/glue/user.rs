@@ -88,21 +88,18 @@ impl User {
             // The handler copies the body and never writes through this.
             data: req.data.as_ptr().cast_mut(),
         };
-        // SAFETY: the user is live (type invariant); `addr` and `msg` are
-        // valid for the call, which copies them; the caller vouches for
-        // `user_msg_data`.
-        to_result(unsafe {
-            bindings::ipmi_request_settime(
-                self.as_raw(),
+        // SAFETY: `msg.data` holds `data_len` bytes; the caller vouches
+        // for `user_msg_data`.
+        unsafe {
+            self.request_raw(
                 &mut addr,
                 req.msgid,
                 &mut msg,
                 user_msg_data,
-                0,
                 req.retries,
                 req.retry_time_ms,
             )
-        })
+        }
     }
 
     /// Whether this user gets asynchronous events.

@@ -9,6 +9,7 @@
 //! write: replies are encoded into zeroed buffers.
 
 use crate::file::DevFile;
+use crate::glue::abi::c_addr_from_bytes;
 use crate::glue::bindings;
 use crate::glue::recv_msg::RecvMsg;
 use crate::ipmi::addr::MAX_ADDR_LEN;
@@ -95,8 +96,7 @@ pub(crate) fn dispatch(file: &DevFile, cmd: u32, arg: usize, compat: bool) -> Re
         }
         Ioctl::SetMyLun => {
             let v = layout::decode_uint(&read_arg::<{ layout::INT_SIZE }>(arg)?).map_err(errno)?;
-            // The handler masks the LUN to two bits.
-            file.user.set_my_lun(0, v as u8)
+            file.user.set_my_lun(0, control::lun(v))
         }
         Ioctl::GetMyLun => {
             let v = file.user.my_lun(0)?;
@@ -185,12 +185,7 @@ fn send(file: &DevFile, req: &IpmiReq, timing: TimingParms) -> Result {
         let ptr = UserPtr::from_addr(usize::try_from(plan.data).map_err(|_| EFAULT)?);
         UserSlice::new(ptr, plan.data_len).reader().read_raw(dst)?;
     }
-    let mut c_addr = bindings::ipmi_addr::default();
-    // SAFETY: `struct ipmi_addr` is MAX_ADDR_LEN bytes of plain integers
-    // (checked in glue::abi), so any bytes are a valid value.
-    unsafe {
-        core::ptr::copy_nonoverlapping(addr.as_ptr(), (&raw mut c_addr).cast::<u8>(), MAX_ADDR_LEN)
-    };
+    let mut c_addr = c_addr_from_bytes(&addr);
     let mut msg = bindings::kernel_ipmi_msg {
         netfn: plan.netfn,
         cmd: plan.cmd,
