@@ -104,6 +104,29 @@ unload_c_stack() {
 	[ ! -e /dev/ipmi0 ]
 }
 
+# Our ipmi_devintf, built for this kernel.
+rust_devintf_ko() {
+	echo "$MODS/drivers/char/ipmi/devintf/ipmi_devintf.ko"
+}
+
+# upstream's C handler and interface driver with our ipmi_devintf. insmod,
+# not modprobe, for the handler: modprobe would also load upstream's
+# devintf, its soft dependency.
+load_stack_rust_devintf() {
+	insmod "$(cko ipmi_msghandler)" && insmod "$(rust_devintf_ko)" &&
+		cmod "$(si_driver)" && wait_for /dev/ipmi0 15
+}
+
+# use_devintf rust|c: put that ipmi_devintf in place of the loaded one,
+# under the loaded handler; /dev/ipmi0 comes back.
+use_devintf() {
+	rmmod ipmi_devintf && [ ! -e /dev/ipmi0 ] || return 1
+	case "$1" in
+	rust) insmod "$(rust_devintf_ko)" ;;
+	c) cmod ipmi_devintf ;;
+	esac && wait_for /dev/ipmi0 10
+}
+
 # Whatever IPMI modules are loaded, C or ours, users first.
 unload_all() {
 	local m

@@ -37,13 +37,10 @@ stack_name() {
 	B) echo "Rust ipmi_devintf" ;;
 	esac
 }
-# insmod, not modprobe, for the handler: modprobe would also load
-# upstream's devintf, its soft dependency.
 stack_load() {
 	case "$1" in
 	A) load_c_stack ;;
-	B) insmod "$(cko ipmi_msghandler)" && insmod "$MODS/drivers/char/ipmi/devintf/ipmi_devintf.ko" &&
-		cmod "$(si_driver)" && wait_for /dev/ipmi0 15 ;;
+	B) load_stack_rust_devintf ;;
 	esac
 }
 stack_unload() { unload_c_stack; }

@@ -19,11 +19,8 @@ rmmod ipmi_rs_core
 
 echo
 echo "### The IPMI stack: C ipmi_msghandler and $(si_driver), our Rust ipmi_devintf"
-# insmod, not modprobe, for the handler: modprobe would also load
-# upstream's devintf, its soft dependency.
 load_stack() {
-	insmod "$(cko ipmi_msghandler)" && insmod "$MODS/drivers/char/ipmi/devintf/ipmi_devintf.ko" &&
-		cmod "$(si_driver)" && wait_for /dev/ipmi0 15 &&
+	load_stack_rust_devintf &&
 		grep -E '^ipmi' /proc/modules && dmesg | grep -E 'ipmi_devintf|ipmi device interface'
 }
 tap_run "load the stack" load_stack

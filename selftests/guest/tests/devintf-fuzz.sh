@@ -9,7 +9,6 @@
 # (the boot's kernel-log and taint judges). Leaves upstream's devintf
 # loaded and the interface's addresses and LUNs as they were at boot.
 
-ko=$MODS/drivers/char/ipmi/devintf/ipmi_devintf.ko
 tools=$REPO/target/selftests
 work=$(mktemp -d)
 seed=${FUZZ_SEED:-20261124}
@@ -34,10 +33,7 @@ fuzz() {
 }
 tap_run "ipmi-fuzz through upstream's devintf: 2 x 4 x $calls calls" fuzz c
 
-swap_to_rust() {
-	rmmod ipmi_devintf && insmod "$ko" && wait_for /dev/ipmi0 10
-}
-tap_run "our ipmi_devintf in its place" swap_to_rust
+tap_run "our ipmi_devintf in its place" use_devintf rust
 tap_run "ipmi-fuzz through ours: 2 x 4 x $calls calls" fuzz rust
 
 # The hash covers every call whose errno does not depend on timing;
@@ -48,10 +44,7 @@ same_answers() {
 }
 tap_run "the same answers from both modules, call by call" same_answers
 
-swap_to_c() {
-	rmmod ipmi_devintf && cmod ipmi_devintf && wait_for /dev/ipmi0 10
-}
-tap_run "upstream's ipmi_devintf back in place" swap_to_c
+tap_run "upstream's ipmi_devintf back in place" use_devintf c
 # The fuzzer set the interface-wide addresses and LUNs at random; the
 # tests after it expect the defaults.
 tap_run "interface settings back to their defaults" "$tools/ipmi-stress" defaults

@@ -7,7 +7,7 @@
 # and (except on the debug kernel) upstream's ipmi_si impossible to unload:
 # nothing may unload ipmi_si after it in a boot (see unload_under_load).
 
-ko=$MODS/drivers/char/ipmi/devintf/ipmi_devintf.ko
+ko=$(rust_devintf_ko)
 tools=$REPO/target/selftests
 work=$(mktemp -d)
 ensure_c_stack || return 0
@@ -32,8 +32,7 @@ node_facts >"$work/c-node.txt"
 "$tools/ipmi-stress" efault >"$work/c-efault.txt" 2>&1
 
 swap_to_rust() {
-	rmmod ipmi_devintf && [ ! -e /dev/ipmi0 ] && insmod "$ko" && wait_for /dev/ipmi0 10 &&
-		grep -q '^ipmi_devintf ' /proc/modules &&
+	use_devintf rust && grep -q '^ipmi_devintf ' /proc/modules &&
 		[ "$(modinfo -F filename "$ko")" = "$ko" ]
 }
 tap_run "our ipmi_devintf replaces upstream's and makes /dev/ipmi0" swap_to_rust
@@ -163,8 +162,5 @@ if [ $removal = 1 ]; then
 	tap_run "ours: the interface comes back (hotmod add) and /dev/ipmi0 with it" readd_si
 fi
 
-swap_to_c() {
-	rmmod ipmi_devintf && cmod ipmi_devintf && wait_for /dev/ipmi0 10
-}
-tap_run "upstream's ipmi_devintf back in place" swap_to_c
+tap_run "upstream's ipmi_devintf back in place" use_devintf c
 rm -rf "$work"
