@@ -13,7 +13,7 @@ use crate::ipmi::devintf::recv_queue::{
 use crate::kext::chrdev::{EPOLLERR, EPOLLHUP, EPOLLIN, EPOLLRDNORM};
 use crate::kext::fasync::FasyncQueue;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::fs::File;
 use kernel::prelude::*;
 use kernel::sync::poll::{PollCondVarBox, PollTable};
@@ -35,8 +35,6 @@ pub(crate) struct Inbox {
     /// Processes that asked for SIGIO.
     #[pin]
     fasync: FasyncQueue,
-    /// Messages refused at the queue's bound.
-    refused: AtomicU64,
     /// The interface went away (the handler destroyed the user): nothing
     /// more will arrive.
     gone: AtomicBool,
@@ -57,18 +55,25 @@ fn log_refused(count: u64, recv_type: i32) {
 impl Inbox {
     fn deliver(&self, msg: RecvMsg) {
         let recv_type = msg.recv_type();
-        let pushed = self.queue.lock().push(msg, Origin::of_recv_type(recv_type));
-        match pushed {
-            Ok(p) if p.was_empty => {
-                self.wait.notify_all();
-                self.fasync.notify_readable();
+        let mut queue = self.queue.lock();
+        match queue.push(msg, Origin::of_recv_type(recv_type)) {
+            Ok(p) => {
+                drop(queue);
+                if p.was_empty {
+                    self.wait.notify_all();
+                    self.fasync.notify_readable();
+                }
             }
-            Ok(_) => {}
             Err(refused) => {
+                // The queue counts what it refuses.
+                let stats = queue.stats();
+                drop(queue);
                 // Freed here, outside the lock.
                 drop(refused.msg);
-                let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-                log_refused(n, recv_type);
+                log_refused(
+                    stats.dropped_unsolicited.saturating_add(stats.dropped_full),
+                    recv_type,
+                );
             }
         }
     }
@@ -140,7 +145,6 @@ impl DevFile {
                 queue <- new_spinlock_irq!(RecvQueue::new(DEFAULT_UNSOLICITED_LIMIT)),
                 wait: PollCondVarBox::new(c"ipmi_devintf::wait", kernel::static_lock_class!())?,
                 fasync <- FasyncQueue::new(),
-                refused: AtomicU64::new(0),
                 gone: AtomicBool::new(false),
             }? Error),
             GFP_KERNEL,

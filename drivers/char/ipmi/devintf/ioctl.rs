@@ -35,15 +35,19 @@ fn errno(e: Errno) -> Error {
 }
 
 /// `len` bytes of user memory at `addr`, into the front of a buffer.
+/// `len` bytes of user memory at `addr` (a pointer the core decoded).
+fn user_slice(addr: u64, len: usize) -> Result<UserSlice> {
+    let ptr = UserPtr::from_addr(usize::try_from(addr).map_err(|_| EFAULT)?);
+    Ok(UserSlice::new(ptr, len))
+}
+
 fn copy_in(addr: u64, len: usize, buf: &mut [u8]) -> Result<()> {
     let dst = buf.get_mut(..len).ok_or(EINVAL)?;
-    let ptr = UserPtr::from_addr(usize::try_from(addr).map_err(|_| EFAULT)?);
-    UserSlice::new(ptr, len).reader().read_slice(dst)
+    user_slice(addr, len)?.reader().read_slice(dst)
 }
 
 fn copy_out(addr: u64, bytes: &[u8]) -> Result<()> {
-    let ptr = UserPtr::from_addr(usize::try_from(addr).map_err(|_| EFAULT)?);
-    UserSlice::new(ptr, bytes.len()).writer().write_slice(bytes)
+    user_slice(addr, bytes.len())?.writer().write_slice(bytes)
 }
 
 fn read_arg<const N: usize>(arg: usize) -> Result<[u8; N]> {
@@ -182,8 +186,9 @@ fn send(file: &DevFile, req: &IpmiReq, timing: TimingParms) -> Result {
     let mut body = [MaybeUninit::<u8>::uninit(); MAX_MSG_LENGTH];
     if plan.data_len > 0 {
         let dst = body.get_mut(..plan.data_len).ok_or(EMSGSIZE)?;
-        let ptr = UserPtr::from_addr(usize::try_from(plan.data).map_err(|_| EFAULT)?);
-        UserSlice::new(ptr, plan.data_len).reader().read_raw(dst)?;
+        user_slice(plan.data, plan.data_len)?
+            .reader()
+            .read_raw(dst)?;
     }
     let mut c_addr = c_addr_from_bytes(&addr);
     let mut msg = bindings::kernel_ipmi_msg {
