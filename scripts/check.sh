@@ -44,6 +44,7 @@ phase "kernel modules (CLIPPY=1, -Dwarnings)"
 scripts/build-modules.sh
 mods=$(mods_dir)
 for ko in drivers/char/ipmi/msghandler/ipmi_rs_core.ko drivers/char/ipmi/devintf/ipmi_devintf.ko \
+	drivers/char/ipmi/si/ipmi_si.ko \
 	selftests/modules/ipmi_export_test.ko selftests/modules/ipmi_user_test.ko \
 	selftests/modules/ipmi_smi_test.ko; do
 	[ -f "$mods/$ko" ] || die "$ko was not built"

@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One system interface at work: the machine (KCS or BT) and the policy
+//! of the shared core, driven by the interrupt, a high-resolution timer
+//! and the handler's calls, under one IRQ-safe lock.
+//!
+//! Every entry point runs [`State::pump`] under the lock: it moves the
+//! machine until it has to wait, ends transactions and starts the next
+//! one, and says when it wants to run again. The timer is armed or
+//! stopped under the same lock, so that no path can leave a transaction
+//! without a wake-up. Messages for the handler are handed up after the
+//! lock is dropped, as upstream does, since the handler may call back.
+//!
+//! Timing: while a transaction runs, the machine's own suggestion (from
+//! 10 us, doubling up to 1 ms while the BMC is slow), cut short by the
+//! interrupt where there is one. Idle: no timer with an interrupt;
+//! without one, upstream's 10 ms tick only while the handler watches
+//! (responses, commands or the watchdog pending), none otherwise.
+
+use crate::glue::bindings as ipmi_bindings;
+use crate::glue::smi::{Intf, Refused, Smi};
+use crate::glue::smi_msg::SmiMsg;
+use crate::ipmi::si::bt::{self, Bt};
+use crate::ipmi::si::kcs::{self, Kcs};
+use crate::ipmi::si::policy::{Next, Policy, Warning};
+use crate::ipmi::si::{self as sm, Action, Resend, StateMachine};
+use crate::kext::ioregs::IoRegs;
+use crate::kext::irq::{Handler, RawIrq};
+use crate::regs::{Bank, SiType};
+use core::pin::Pin;
+use kernel::irq::IrqReturn;
+use kernel::prelude::*;
+use kernel::sync::{Mutex, SpinLockIrq};
+use kernel::time::hrtimer::{
+    HasHrTimer, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerRestart, RelativeMode,
+};
+use kernel::time::{Delta, Instant, Monotonic};
+use kernel::{c_str, new_mutex, new_spinlock_irq};
+
+/// Upstream's tick while idle and watched, and its backstop.
+const IDLE_TICK_US: u32 = 10_000;
+/// Messages handed up per lock hold; more wait for the next round.
+const OUTBOX: usize = 4;
+/// Least time between two warnings of one interface.
+const WARN_INTERVAL_MS: i64 = 5_000;
+/// Get Device ID, the probe of a hosed interface.
+const GET_DEVICE_ID: [u8; 2] = [0x18, 0x01];
+
+/// The machine of the interface.
+pub(crate) enum Machine {
+    Kcs(Kcs),
+    Bt(Bt),
+}
+
+impl Machine {
+    pub(crate) fn new(si_type: SiType) -> Self {
+        match si_type {
+            SiType::Kcs => Machine::Kcs(Kcs::new(kcs::Limits::DEFAULT)),
+            SiType::Bt => Machine::Bt(Bt::new(bt::Limits::DEFAULT)),
+        }
+    }
+
+    pub(crate) fn sm(&mut self) -> &mut dyn StateMachine {
+        match self {
+            Machine::Kcs(m) => m,
+            Machine::Bt(m) => m,
+        }
+    }
+
+    fn start_probe(&mut self) -> bool {
+        match self {
+            Machine::Kcs(m) => m.start_probe(&GET_DEVICE_ID, Resend::Always).is_ok(),
+            Machine::Bt(m) => m.start(&GET_DEVICE_ID, Resend::Always).is_ok(),
+        }
+    }
+}
+
+/// What the transaction on the machine is for.
+enum Current {
+    None,
+    /// A request from the handler.
+    User(SmiMsg),
+    /// The policy's own; the buffer to hand a message or event up in.
+    Internal(Option<SmiMsg>),
+    /// Get Device ID on a hosed interface.
+    Probe,
+}
+
+/// upstream's sysfs counters, counted here.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Counters {
+    pub(crate) short_timeouts: u32,
+    pub(crate) long_timeouts: u32,
+    pub(crate) idles: u32,
+    pub(crate) interrupts: u32,
+    pub(crate) hosed_count: u32,
+    pub(crate) complete_transactions: u32,
+    /// Register accesses (for the benchmark's floor).
+    pub(crate) register_accesses: u64,
+}
+
+/// When the pump wants to run again.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    /// Right away: it stopped only to hand messages up.
+    Now,
+    /// After this many microseconds.
+    After(u32),
+    /// Only on an interrupt or a call from the handler.
+    Never,
+}
+
+/// What a pump leaves for after the lock.
+#[derive(Default)]
+struct Outbox {
+    msgs: [Option<SmiMsg>; OUTBOX],
+    pretimeout: bool,
+    warning: Option<Warning>,
+}
+
+impl Outbox {
+    fn push(&mut self, msg: SmiMsg) {
+        if let Some(slot) = self.msgs.iter_mut().find(|m| m.is_none()) {
+            *slot = Some(msg);
+        }
+        // Never full here: the pump stops before (`full`).
+    }
+
+    fn full(&self) -> bool {
+        self.msgs.iter().all(Option::is_some)
+    }
+}
+
+/// The state under the lock.
+pub(crate) struct State {
+    machine: Machine,
+    policy: Policy,
+    current: Current,
+    waiting: Option<SmiMsg>,
+    last_run: Instant<Monotonic>,
+    watch_mask: u32,
+    intf: Option<Intf>,
+    stopped: bool,
+    last_warning: Option<Instant<Monotonic>>,
+    pub(crate) counters: Counters,
+}
+
+impl State {
+    pub(crate) fn new(machine: Machine, irq: bool) -> Self {
+        State {
+            machine,
+            policy: Policy::new(irq),
+            current: Current::None,
+            waiting: None,
+            last_run: Instant::now(),
+            watch_mask: 0,
+            intf: None,
+            stopped: true,
+            last_warning: None,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The error answer to a request the machine cannot take.
+    fn refuse(msg: &mut SmiMsg, cc: u8) {
+        let data = msg.data();
+        let rsp = [
+            data.first().copied().unwrap_or(0) | 0x04,
+            data.get(1).copied().unwrap_or(0),
+            cc,
+        ];
+        let _ = msg.set_rsp(&rsp);
+    }
+
+    /// Ends the transaction the machine just ended.
+    fn complete(&mut self, out: &mut Outbox) {
+        self.counters.complete_transactions = self.counters.complete_transactions.wrapping_add(1);
+        let response = self.machine.sm().response();
+        match core::mem::replace(&mut self.current, Current::None) {
+            Current::User(mut msg) => {
+                if msg.set_rsp(response).is_err() {
+                    Self::refuse(&mut msg, 0xff);
+                }
+                out.push(msg);
+            }
+            Current::Internal(buffer) => {
+                let op = self.policy.in_flight();
+                let done = self.policy.finished(response);
+                if done.deliver {
+                    if let (Some(mut msg), Some(op)) = (buffer, op) {
+                        if msg.set_data(op.request().as_bytes()).is_ok()
+                            && msg.set_rsp(response).is_ok()
+                        {
+                            out.push(msg);
+                        }
+                    }
+                }
+                out.pretimeout |= done.pretimeout;
+                if done.warning.is_some() {
+                    out.warning = done.warning;
+                }
+            }
+            Current::Probe | Current::None => {}
+        }
+    }
+
+    /// Starts what comes next on the idle machine; false when there is
+    /// nothing.
+    fn start_next(&mut self, out: &mut Outbox) -> bool {
+        if self.stopped || self.intf.is_none() {
+            return false;
+        }
+        match self.policy.next(self.waiting.is_some()) {
+            Next::User => {
+                let Some(mut msg) = self.waiting.take() else {
+                    return false;
+                };
+                match self.machine.sm().start(msg.data(), Resend::Always) {
+                    Ok(()) => self.current = Current::User(msg),
+                    Err(e) => {
+                        Self::refuse(&mut msg, e.completion_code().value());
+                        out.push(msg);
+                    }
+                }
+                true
+            }
+            Next::Internal(op) => {
+                let buffer = if op.delivers() {
+                    match SmiMsg::alloc() {
+                        Some(msg) => Some(msg),
+                        None => {
+                            self.policy.not_started();
+                            return true;
+                        }
+                    }
+                } else {
+                    None
+                };
+                match self
+                    .machine
+                    .sm()
+                    .start(op.request().as_bytes(), Resend::Always)
+                {
+                    Ok(()) => self.current = Current::Internal(buffer),
+                    Err(e) => {
+                        let req = op.request();
+                        let bytes = req.as_bytes();
+                        let rsp = [bytes[0] | 0x04, bytes[1], e.completion_code().value()];
+                        self.policy.finished(&rsp);
+                    }
+                }
+                true
+            }
+            Next::Nothing => false,
+        }
+    }
+
+    /// Fails the waiting request (the interface is hosed).
+    fn fail_waiting(&mut self, out: &mut Outbox) {
+        if let Some(mut msg) = self.waiting.take() {
+            Self::refuse(&mut msg, sm::StartError::Hosed.completion_code().value());
+            out.push(msg);
+        }
+    }
+
+    /// Runs the machine as far as it goes now.
+    fn pump(&mut self, regs: &IoRegs, si_type: SiType, out: &mut Outbox) -> Wake {
+        let now = Instant::<Monotonic>::now();
+        let elapsed = (now - self.last_run).as_micros_ceil();
+        self.last_run = now;
+        let mut elapsed_us = u32::try_from(elapsed.max(0)).unwrap_or(u32::MAX);
+        let mut bank = Bank::new(regs, si_type);
+        let wake = loop {
+            if out.full() {
+                break Wake::Now;
+            }
+            let action = sm::run(self.machine.sm(), &mut bank, elapsed_us);
+            elapsed_us = 0;
+            match action {
+                Action::Wait { us } => break Wake::After(us.max(1)),
+                Action::Response(_) | Action::Failed(_) => self.complete(out),
+                Action::Attention => {
+                    self.policy.attention();
+                    if !self.start_next(out) {
+                        break self.idle_wake();
+                    }
+                }
+                Action::Idle => {
+                    self.counters.idles = self.counters.idles.wrapping_add(1);
+                    if !self.start_next(out) {
+                        break self.idle_wake();
+                    }
+                }
+                Action::Hosed => {
+                    if matches!(self.current, Current::Probe) {
+                        self.current = Current::None;
+                    }
+                    self.fail_waiting(out);
+                    break Wake::After(kcs::HOSED_PROBE_INTERVAL_US);
+                }
+                // `run` returns no register action.
+                _ => break Wake::After(IDLE_TICK_US),
+            }
+        };
+        self.counters.register_accesses = self
+            .counters
+            .register_accesses
+            .wrapping_add(u64::from(bank.accesses));
+        wake
+    }
+
+    fn idle_wake(&self) -> Wake {
+        if !self.policy.irq() && self.watch_mask != 0 {
+            Wake::After(IDLE_TICK_US)
+        } else {
+            Wake::Never
+        }
+    }
+
+    /// A hosed interface: try it again (from the timer).
+    fn probe_if_hosed(&mut self) {
+        if let Machine::Kcs(m) = &self.machine {
+            if m.is_hosed() && matches!(self.current, Current::None) {
+                self.counters.hosed_count = self.counters.hosed_count.wrapping_add(1);
+                if self.machine.start_probe() {
+                    self.current = Current::Probe;
+                }
+            }
+        }
+    }
+}
+
+/// One interface: what the handler registers as its `send_info`.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Engine {
+    #[pin]
+    state: SpinLockIrq<State>,
+    #[pin]
+    timer: HrTimer<Engine>,
+    #[pin]
+    irq: Mutex<Option<RawIrq<Engine>>>,
+    regs: IoRegs,
+    si_type: SiType,
+    irq_number: Option<u32>,
+    info: Info,
+}
+
+/// What `get_smi_info` reports.
+pub(crate) struct Info {
+    pub(crate) addr_src: ipmi_bindings::ipmi_addr_src,
+    pub(crate) dev: DevRef,
+}
+
+/// A counted reference to the interface's `struct device`.
+///
+/// # Invariants
+///
+/// Holds one reference (`get_device`) to a live device.
+pub(crate) struct DevRef(core::ptr::NonNull<kernel::bindings::device>);
+
+// SAFETY: a device reference may be taken and put from any thread.
+unsafe impl Send for DevRef {}
+// SAFETY: only the pointer is read through `&self`.
+unsafe impl Sync for DevRef {}
+
+impl DevRef {
+    /// Takes a reference to `dev`, which the caller's context keeps alive
+    /// meanwhile (a device being probed).
+    pub(crate) fn new(dev: core::ptr::NonNull<kernel::bindings::device>) -> Self {
+        // SAFETY: live device (caller); the reference is put on drop.
+        unsafe { kernel::bindings::get_device(dev.as_ptr()) };
+        // INVARIANT: one reference taken.
+        DevRef(dev)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut kernel::bindings::device {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for DevRef {
+    fn drop(&mut self) {
+        // SAFETY: the reference taken in `new` (type invariant).
+        unsafe { kernel::bindings::put_device(self.0.as_ptr()) };
+    }
+}
+
+kernel::impl_has_hr_timer! {
+    impl HasHrTimer<Self> for Engine {
+        mode: RelativeMode<Monotonic>, field: self.timer
+    }
+}
+
+impl HrTimerCallback for Engine {
+    type Pointer<'a> = Pin<&'a Engine>;
+
+    fn run(this: Pin<&Engine>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        this.get_ref().kick(true);
+        // Re-armed under the lock when wanted (`arm`).
+        HrTimerRestart::NoRestart
+    }
+}
+
+impl Handler for Engine {
+    fn handle_irq(&self) -> IrqReturn {
+        {
+            let mut st = self.state.lock();
+            st.counters.interrupts = st.counters.interrupts.wrapping_add(1);
+        }
+        if self.si_type == SiType::Bt {
+            // Acknowledge the BT interrupt, keep it enabled.
+            self.regs.write(bt::INTMASK_REGISTER, 0x03);
+        }
+        self.kick(false);
+        IrqReturn::Handled
+    }
+}
+
+impl Engine {
+    pub(crate) fn new(
+        regs: IoRegs,
+        si_type: SiType,
+        machine: Machine,
+        irq_number: Option<u32>,
+        info: Info,
+    ) -> impl PinInit<Self, Error> {
+        try_pin_init!(Engine {
+            state <- new_spinlock_irq!(State::new(machine, irq_number.is_some()), "ipmi_si_state"),
+            timer <- HrTimer::new(),
+            irq <- new_mutex!(None, "ipmi_si_irq"),
+            regs,
+            si_type,
+            irq_number,
+            info,
+        }? Error)
+    }
+
+    /// Arms the timer for `wake`, or stops it; called under the lock so
+    /// that the decision and the timer agree.
+    fn arm(&self, wake: Wake, from_timer: bool) {
+        let us = match wake {
+            Wake::Now => 1,
+            Wake::After(us) => us,
+            Wake::Never => {
+                if !from_timer {
+                    // SAFETY: the timer is initialised; try_to_cancel does
+                    // not wait, so it is safe under the lock and while the
+                    // callback runs elsewhere (which then decides itself).
+                    unsafe {
+                        kernel::bindings::hrtimer_try_to_cancel(
+                            <Self as HasHrTimer<Self>>::c_timer_ptr(self).cast_mut(),
+                        )
+                    };
+                }
+                return;
+            }
+        };
+        // SAFETY: `self` is pinned inside the registration and outlives the
+        // timer: the engine's drop cancels it (`PinnedDrop`) after
+        // `shutdown` stopped re-arming.
+        unsafe { <Self as HasHrTimer<Self>>::start(self, Delta::from_micros(i64::from(us))) };
+    }
+
+    /// Runs the pump and everything after it: timer, deliveries.
+    fn kick(&self, from_timer: bool) {
+        loop {
+            let mut out = Outbox::default();
+            let (intf, wake) = {
+                let mut st = self.state.lock();
+                if st.stopped {
+                    return;
+                }
+                if from_timer {
+                    st.probe_if_hosed();
+                }
+                let wake = st.pump(&self.regs, self.si_type, &mut out);
+                match wake {
+                    Wake::After(us) if us >= IDLE_TICK_US => {
+                        st.counters.long_timeouts = st.counters.long_timeouts.wrapping_add(1)
+                    }
+                    Wake::After(_) => {
+                        st.counters.short_timeouts = st.counters.short_timeouts.wrapping_add(1)
+                    }
+                    _ => {}
+                }
+                if wake != Wake::Now {
+                    self.arm(wake, from_timer);
+                }
+                (st.intf, wake)
+            };
+            if let Some(warning) = out.warning {
+                if self.warn_allowed() {
+                    self.warn(warning);
+                }
+            }
+            if let Some(intf) = intf {
+                if out.pretimeout {
+                    intf.watchdog_pretimeout();
+                }
+                for msg in out.msgs.iter_mut().filter_map(Option::take) {
+                    intf.msg_received(msg);
+                }
+            }
+            if wake != Wake::Now {
+                return;
+            }
+        }
+    }
+
+    /// At most one warning per [`WARN_INTERVAL_MS`] per interface: a BMC
+    /// that refuses the driver's housekeeping would otherwise log on every
+    /// request for events.
+    fn warn_allowed(&self) -> bool {
+        let mut st = self.state.lock();
+        let now = Instant::<Monotonic>::now();
+        let allowed = st
+            .last_warning
+            .is_none_or(|t| (now - t).as_millis() >= WARN_INTERVAL_MS);
+        if allowed {
+            st.last_warning = Some(now);
+        }
+        allowed
+    }
+
+    fn warn(&self, warning: Warning) {
+        match warning {
+            Warning::GetEnables(cc) => {
+                pr_warn!(
+                    "ipmi_si: could not read the BMC global enables: {:#x}\n",
+                    cc
+                )
+            }
+            Warning::SetEnables(cc) => {
+                pr_warn!("ipmi_si: could not set the BMC global enables: {:#x}\n", cc)
+            }
+            Warning::ClearFlags(cc) => {
+                pr_warn!("ipmi_si: could not clear the message flags: {:#x}\n", cc)
+            }
+        }
+    }
+
+    /// Stops everything: no more wake-ups, messages dropped (the handler
+    /// answers their users). Sleeps.
+    fn stop(&self) {
+        let (current, waiting) = {
+            let mut st = self.state.lock();
+            st.stopped = true;
+            st.intf = None;
+            (
+                core::mem::replace(&mut st.current, Current::None),
+                st.waiting.take(),
+            )
+        };
+        drop(current);
+        drop(waiting);
+        {
+            let mut slot = self.irq.lock();
+            *slot = None;
+        }
+        // SAFETY: the timer is initialised; with `stopped` set nothing
+        // re-arms it, and hrtimer_cancel waits for a running callback.
+        unsafe {
+            kernel::bindings::hrtimer_cancel(
+                <Self as HasHrTimer<Self>>::c_timer_ptr(self).cast_mut(),
+            )
+        };
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Engine {
+    fn drop(self: Pin<&mut Self>) {
+        self.stop();
+    }
+}
+
+impl Smi for Engine {
+    fn start_processing(&self, intf: Intf) -> Result {
+        if let Some(irq) = self.irq_number {
+            // SAFETY: the engine is pinned in the registration and its drop
+            // frees the IRQ (`stop`) before the memory goes.
+            let registration = unsafe { RawIrq::request(irq, true, c_str!("ipmi_si"), self) };
+            match registration {
+                Ok(r) => {
+                    let mut slot = self.irq.lock();
+                    *slot = Some(r);
+                }
+                Err(e) => {
+                    pr_warn!("ipmi_si: could not claim IRQ {}: {:?}; polling\n", irq, e);
+                    self.state.lock().policy.set_irq(false);
+                }
+            }
+            if self.si_type == SiType::Bt {
+                self.regs.write(bt::INTMASK_REGISTER, 0x01);
+            }
+        }
+        {
+            let mut st = self.state.lock();
+            st.intf = Some(intf);
+            st.stopped = false;
+        }
+        self.kick(false);
+        Ok(())
+    }
+
+    fn sender(&self, msg: SmiMsg) -> Result<(), Refused> {
+        {
+            let mut st = self.state.lock();
+            if st.stopped || st.waiting.is_some() {
+                return Err(Refused { msg, cc: 0xc0 });
+            }
+            st.waiting = Some(msg);
+        }
+        self.kick(false);
+        Ok(())
+    }
+
+    fn get_smi_info(&self, info: &mut ipmi_bindings::ipmi_smi_info) -> Result {
+        info.addr_src = self.info.addr_src;
+        let dev = self.info.dev.as_ptr();
+        // SAFETY: the device is live (we hold a reference); the handler
+        // puts the reference it gets here.
+        unsafe { kernel::bindings::get_device(dev) };
+        info.dev = dev.cast();
+        Ok(())
+    }
+
+    fn shutdown(&self) {
+        self.stop();
+    }
+
+    fn request_events(&self) {
+        self.state.lock().policy.request_events();
+        self.kick(false);
+    }
+
+    fn set_need_watch(&self, watch_mask: u32) {
+        let was = {
+            let mut st = self.state.lock();
+            core::mem::replace(&mut st.watch_mask, watch_mask)
+        };
+        if was == 0 && watch_mask != 0 {
+            self.kick(false);
+        }
+    }
+
+    fn poll(&self) {
+        self.kick(false);
+    }
+}
