@@ -42,6 +42,38 @@ pub const END: bindings::platform_device_id = bindings::platform_device_id {
     driver_data: 0,
 };
 
+/// An entry of an ACPI table (a `_HID`); `hid` shorter than 16 bytes.
+pub const fn acpi_id(hid: &str, data: usize) -> bindings::acpi_device_id {
+    let bytes = hid.as_bytes();
+    let mut id = bindings::acpi_device_id {
+        id: [0; 16],
+        driver_data: data,
+        cls: 0,
+        cls_msk: 0,
+    };
+    assert!(bytes.len() < 16, "ACPI id too long");
+    let mut i = 0;
+    while i < bytes.len() {
+        id.id[i] = bytes[i];
+        i += 1;
+    }
+    id
+}
+
+/// The all-zero entry that ends an ACPI table.
+pub const ACPI_END: bindings::acpi_device_id = bindings::acpi_device_id {
+    id: [0; 16],
+    driver_data: 0,
+    cls: 0,
+    cls_msk: 0,
+};
+
+/// Whether the ACPI namespace has a present device with this `_HID`.
+pub fn acpi_present(hid: &CStr) -> bool {
+    // SAFETY: `hid` is a valid string; no uid, any revision.
+    unsafe { bindings::acpi_dev_present(hid.as_char_ptr(), core::ptr::null(), -1) }
+}
+
 /// Resource type: I/O ports.
 pub const IORESOURCE_IO: u32 = bindings::IORESOURCE_IO;
 /// Resource type: memory.
@@ -97,6 +129,38 @@ impl<'a> PlatformDevice<'a> {
         u32::try_from(irq).ok().filter(|&irq| irq > 0)
     }
 
+    /// Whether the device was made from an ACPI namespace node.
+    pub fn is_acpi(&self) -> bool {
+        // SAFETY: live device (type invariant); the fwnode is null or valid.
+        unsafe { bindings::is_acpi_device_node((*self.ptr).dev.fwnode) }
+    }
+
+    /// Evaluates the ACPI method `name` (`_IFT`, ...) of the device's
+    /// node to an integer; `None` without ACPI or when it fails.
+    pub fn acpi_integer(&self, name: &CStr) -> Option<u64> {
+        if !self.is_acpi() {
+            return None;
+        }
+        // SAFETY: an ACPI device node is the `fwnode` of a `struct
+        // acpi_device` (checked above), live while the device is.
+        let handle = unsafe {
+            let fwnode = (*self.ptr).dev.fwnode;
+            (*kernel::container_of!(fwnode, bindings::acpi_device, fwnode)).handle
+        };
+        let mut value: u64 = 0;
+        // SAFETY: valid handle; the method name is only read; `value` is
+        // writable.
+        let status = unsafe {
+            bindings::acpi_evaluate_integer(
+                handle,
+                name.as_char_ptr().cast_mut(),
+                core::ptr::null_mut(),
+                &mut value,
+            )
+        };
+        (status == 0).then_some(value)
+    }
+
     /// A `u8` firmware property (software node, ACPI `_DSD` or OF).
     pub fn property_u8(&self, name: &CStr) -> Option<u8> {
         let mut value = 0u8;
@@ -121,6 +185,9 @@ pub trait Driver: 'static {
     const NAME: &'static CStr;
     /// The names it binds, ending with [`END`].
     const IDS: &'static [bindings::platform_device_id];
+    /// The ACPI `_HID`s it binds, ending with [`ACPI_END`]; none when
+    /// empty.
+    const ACPI_IDS: &'static [bindings::acpi_device_id] = &[];
 
     /// Binds `pdev`.
     fn probe(pdev: PlatformDevice<'_>) -> Result<Pin<KBox<Self::Data>>>;
@@ -153,6 +220,9 @@ impl<T: Driver> Registration<T> {
                     (*drv).remove = Some(Self::remove_callback);
                     (*drv).driver.name = T::NAME.as_char_ptr();
                     (*drv).id_table = T::IDS.as_ptr();
+                    if !T::ACPI_IDS.is_empty() {
+                        (*drv).driver.acpi_match_table = T::ACPI_IDS.as_ptr();
+                    }
                     to_result(bindings::__platform_driver_register(
                         drv,
                         module.as_ptr(),

@@ -62,7 +62,12 @@ module! {
     authors: ["The ipmi-rs developers"],
     description: "IPMI KCS and BT system interface driver (Rust)",
     license: "GPL",
-    alias: ["platform:dmi-ipmi-si", "platform:hardcode-ipmi-si", "platform:hotmod-ipmi-si"],
+    alias: [
+        "platform:dmi-ipmi-si",
+        "platform:hardcode-ipmi-si",
+        "platform:hotmod-ipmi-si",
+        "acpi*:IPI0001:*"
+    ],
 }
 
 /// upstream's `enum si_type` values in the `ipmi-type` property.
@@ -72,6 +77,7 @@ const SI_BT: u8 = 3;
 
 /// Where the description came from (`enum ipmi_addr_src`).
 const SI_SMBIOS: u32 = glue::bindings::ipmi_addr_src_SI_SMBIOS;
+const SI_ACPI: u32 = glue::bindings::ipmi_addr_src_SI_ACPI;
 
 /// The platform driver.
 struct SiDriver;
@@ -90,10 +96,33 @@ impl platform::Driver for SiDriver {
         platform::device_id("hotmod-ipmi-si", 0),
         platform::END,
     ];
+    const ACPI_IDS: &'static [kernel::bindings::acpi_device_id] =
+        &[platform::acpi_id("IPI0001", 0), platform::ACPI_END];
 
     fn probe(pdev: PlatformDevice<'_>) -> Result<Pin<KBox<Bound>>> {
         let dev = pdev.device();
-        let si_type = match pdev.property_u8(c_str!("ipmi-type")) {
+        let acpi = pdev.is_acpi();
+        if !acpi && pdev.property_u8(c_str!("addr-source")) == Some(SI_SMBIOS as u8) {
+            // The SMBIOS record and ACPI describe the same interface on
+            // every machine seen; upstream keeps the ACPI one.
+            if platform::acpi_present(c_str!("IPI0001")) {
+                dev_info!(dev, "leaving the interface to its ACPI description\n");
+                return Err(ENODEV);
+            }
+        }
+        let ift = if acpi {
+            // _IFT: 1 KCS, 2 SMIC, 3 BT, 4 SSIF (another driver's).
+            match pdev.acpi_integer(c_str!("_IFT")) {
+                Some(ift) => u8::try_from(ift).ok(),
+                None => {
+                    dev_info!(dev, "no _IFT: not an IPMI system interface\n");
+                    return Err(ENODEV);
+                }
+            }
+        } else {
+            pdev.property_u8(c_str!("ipmi-type"))
+        };
+        let si_type = match ift {
             Some(SI_KCS) => SiType::Kcs,
             Some(SI_BT) => SiType::Bt,
             Some(SI_SMIC) => {
@@ -101,7 +130,7 @@ impl platform::Driver for SiDriver {
                 return Err(ENODEV);
             }
             other => {
-                dev_err!(dev, "unknown interface type {:?}\n", other);
+                dev_info!(dev, "not a KCS or BT interface (type {:?})\n", other);
                 return Err(ENODEV);
             }
         };
@@ -139,9 +168,12 @@ impl platform::Driver for SiDriver {
         }
         let irq = pdev.irq();
         let slave_addr = pdev.property_u8(c_str!("slave-addr")).unwrap_or(0);
-        let addr_src = pdev
-            .property_u8(c_str!("addr-source"))
-            .map_or(SI_SMBIOS, u32::from);
+        let addr_src = if acpi {
+            SI_ACPI
+        } else {
+            pdev.property_u8(c_str!("addr-source"))
+                .map_or(SI_SMBIOS, u32::from)
+        };
         let info = Info {
             addr_src,
             dev: DevRef::new(NonNull::new(pdev.as_raw_device()).ok_or(EINVAL)?),
@@ -185,8 +217,10 @@ fn layout(pdev: &PlatformDevice<'_>, si_type: SiType) -> Result<Layout> {
     } else {
         (Space::Memory, platform::IORESOURCE_MEM)
     };
-    let (start, size) = pdev.resource(kind, 0).ok_or(EINVAL)?;
-    let regsize = pdev.property_u8(c_str!("reg-size")).unwrap_or(size as u8);
+    let (start, _) = pdev.resource(kind, 0).ok_or(EINVAL)?;
+    // One byte per register unless told otherwise (upstream's default);
+    // a single resource spanning the registers says nothing of their size.
+    let regsize = pdev.property_u8(c_str!("reg-size")).unwrap_or(1);
     let spacing = match pdev.resource(kind, 1) {
         Some((second, _)) => u32::try_from(second.wrapping_sub(start)).map_err(|_| EINVAL)?,
         None => u32::from(regsize),
