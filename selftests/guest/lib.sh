@@ -271,3 +271,60 @@ kmemleak_ipmi() {
 		{ r = r $0 "\n" }
 		END { flush() }' "$1"
 }
+
+# present_countdown FILE: the watchdog's present countdown in ipmitool's
+# output FILE, in tenths of a second.
+present_countdown() {
+	sed -n 's/^Present Countdown: *\([0-9]*\)\.\([0-9]\) sec$/\1\2/p' "$1"
+}
+
+# The BMC watchdog is set for SMS/OS, a hard reset after 300 s, and runs.
+# "SMS/OS (0x44)" carries the "don't stop" bit, which ipmi_watchdog sets
+# only when it could read the BMC's IPMI version through the handler (else
+# it logs "Unable to get IPMI version, assuming 1.0"): the handler must
+# answer that. Both simulators echo the bit from the last Set Watchdog
+# Timer as ipmitool's "Started/Running"; QEMU's BMC also keeps a live
+# present countdown, which must fall between two readings a second apart
+# (ipmi_sim's stays at 384.0 s).
+watchdog_armed() {
+	local first second
+	ipmitool -I open mc watchdog get >"$OUT/wd.txt" || return 1
+	sleep 1
+	ipmitool -I open mc watchdog get >"$OUT/wd2.txt" || return 1
+	cat "$OUT/wd.txt" "$OUT/wd2.txt"
+	has_lines "$OUT/wd2.txt" "Watchdog Timer Use:     SMS/OS (0x44)" \
+		"Watchdog Timer Is:      Started/Running" \
+		"Watchdog Timer Action:  Hard Reset (0x01)" \
+		"Initial Countdown:      300.0 sec" || return 1
+	[ "$BMC" = sim ] || return 0
+	first=$(present_countdown "$OUT/wd.txt")
+	second=$(present_countdown "$OUT/wd2.txt")
+	if [ -z "$first" ] || [ -z "$second" ] || [ "$second" -le 0 ] || [ "$second" -ge "$first" ]; then
+		echo "not counting down: ${first:-?} then ${second:-?} tenths of a second"
+		return 1
+	fi
+}
+
+watchdog_disarmed() {
+	ipmitool -I open mc watchdog get >"$OUT/wd.txt" || return 1
+	cat "$OUT/wd.txt"
+	has_lines "$OUT/wd.txt" "Watchdog Timer Is:      Stopped"
+}
+
+# inkernel_watchdog PREFIX: upstream's ipmi_watchdog over whatever stack
+# is loaded arms the BMC's watchdog, which keeps running after its unload
+# (upstream behaviour), and ipmitool disarms it (6 results). With
+# action=none upstream sets the timer without starting it, so it arms a
+# reset far beyond the life of the VM. Changes the BMC's watchdog
+# settings: after the client batteries only.
+inkernel_watchdog() {
+	local p=$1
+	tap_run "${p}ipmi_watchdog loads and arms the BMC watchdog (300 s, reset)" \
+		cmod ipmi_watchdog timeout=300 action=reset start_now=1
+	tap_run "${p}ipmitool sees the watchdog armed by the kernel" watchdog_armed
+	tap_run "${p}ipmi_watchdog unloads" rmmod ipmi_watchdog
+	tap_run "${p}the watchdog keeps running after the unload (upstream behaviour)" watchdog_armed
+	tap_run "${p}ipmitool mc watchdog off" ipmitool -I open mc watchdog off
+	tap_run "${p}ipmitool sees the watchdog stopped" watchdog_disarmed
+	rm -f "$OUT/wd.txt" "$OUT/wd2.txt"
+}
