@@ -9,6 +9,8 @@
 //! Device ID, and registers the interface with whichever message handler
 //! is loaded, C or ours, through upstream's SMI API.
 //!
+//! - [`firmware`]: ACPI, SMBIOS and parameter-made platform devices.
+//! - [`pci`]: PCI devices of the IPMI KCS and BT classes.
 //! - [`regs`]: the machines' registers over the mapped bank.
 //! - [`engine`]: one interface at work (machine, policy, IRQ, timer).
 //!
@@ -17,10 +19,10 @@
 
 use core::pin::Pin;
 use core::ptr::NonNull;
+use kernel::c_str;
 use kernel::prelude::*;
 use kernel::time::delay::fsleep;
 use kernel::time::{Delta, Instant, Monotonic};
-use kernel::{c_str, str::CStr};
 
 /// The parts of the shared core this module uses.
 #[path = "../../../../rust/ipmi/src"]
@@ -47,14 +49,18 @@ pub mod kext {
 }
 
 mod engine;
+mod firmware;
+mod pci;
 mod regs;
 
 use engine::{DevRef, Engine, Info, Machine};
 use glue::smi::Registration;
 use ipmi::si::{self as sm, Action, Resend};
 use kext::ioregs::{IoRegs, Layout, Space};
-use kext::platform::{self, PlatformDevice};
 use regs::{Bank, SiType};
+
+/// Get Device ID: the probe that a BMC is there.
+const GET_DEVICE_ID: [u8; 2] = [0x18, 0x01];
 
 module! {
     type: IpmiSi,
@@ -70,168 +76,122 @@ module! {
     ],
 }
 
-/// upstream's `enum si_type` values in the `ipmi-type` property.
+/// upstream's `enum si_type` values (`ipmi-type` property, ACPI `_IFT`).
 const SI_KCS: u8 = 1;
 const SI_SMIC: u8 = 2;
 const SI_BT: u8 = 3;
 
-/// Where the description came from (`enum ipmi_addr_src`).
-const SI_SMBIOS: u32 = glue::bindings::ipmi_addr_src_SI_SMBIOS;
-const SI_ACPI: u32 = glue::bindings::ipmi_addr_src_SI_ACPI;
-
-/// The platform driver.
-struct SiDriver;
-
-/// A bound interface: dropping it unregisters the interface.
-struct Bound {
-    _registration: Registration<Engine>,
+/// What discovery found: enough to bring the interface up.
+pub(crate) struct SiConfig {
+    pub(crate) si_type: SiType,
+    pub(crate) layout: Layout,
+    pub(crate) irq: Option<u32>,
+    pub(crate) slave_addr: u8,
+    pub(crate) addr_src: u32,
 }
 
-impl platform::Driver for SiDriver {
-    type Data = Bound;
-    const NAME: &'static CStr = c_str!("ipmi_si");
-    const IDS: &'static [kernel::bindings::platform_device_id] = &[
-        platform::device_id("dmi-ipmi-si", 0),
-        platform::device_id("hardcode-ipmi-si", 0),
-        platform::device_id("hotmod-ipmi-si", 0),
-        platform::END,
-    ];
-    const ACPI_IDS: &'static [kernel::bindings::acpi_device_id] =
-        &[platform::acpi_id("IPI0001", 0), platform::ACPI_END];
-
-    fn probe(pdev: PlatformDevice<'_>) -> Result<Pin<KBox<Bound>>> {
-        let dev = pdev.device();
-        let acpi = pdev.is_acpi();
-        if !acpi && pdev.property_u8(c_str!("addr-source")) == Some(SI_SMBIOS as u8) {
-            // The SMBIOS record and ACPI describe the same interface on
-            // every machine seen; upstream keeps the ACPI one.
-            if platform::acpi_present(c_str!("IPI0001")) {
-                dev_info!(dev, "leaving the interface to its ACPI description\n");
-                return Err(ENODEV);
-            }
+/// The interface type a firmware type code names; SMIC and unknown codes
+/// are refused with a log line.
+fn si_type_of(dev: &kernel::device::Device, code: Option<u8>) -> Result<SiType> {
+    match code {
+        Some(SI_KCS) => Ok(SiType::Kcs),
+        Some(SI_BT) => Ok(SiType::Bt),
+        Some(SI_SMIC) => {
+            dev_err!(dev, "SMIC interfaces are not supported by this driver\n");
+            Err(ENODEV)
         }
-        let ift = if acpi {
-            // _IFT: 1 KCS, 2 SMIC, 3 BT, 4 SSIF (another driver's).
-            match pdev.acpi_integer(c_str!("_IFT")) {
-                Some(ift) => u8::try_from(ift).ok(),
-                None => {
-                    dev_info!(dev, "no _IFT: not an IPMI system interface\n");
-                    return Err(ENODEV);
-                }
-            }
-        } else {
-            pdev.property_u8(c_str!("ipmi-type"))
-        };
-        let si_type = match ift {
-            Some(SI_KCS) => SiType::Kcs,
-            Some(SI_BT) => SiType::Bt,
-            Some(SI_SMIC) => {
-                dev_err!(dev, "SMIC interfaces are not supported by this driver\n");
-                return Err(ENODEV);
-            }
-            other => {
-                dev_info!(dev, "not a KCS or BT interface (type {:?})\n", other);
-                return Err(ENODEV);
-            }
-        };
-        let layout = layout(&pdev, si_type)?;
-        let regs = IoRegs::new(layout, c_str!("ipmi_si")).inspect_err(|_| {
-            dev_err!(dev, "registers at {:#x} are in use\n", layout.start);
-        })?;
-        let mut machine = Machine::new(si_type);
-        detect(&regs, si_type).inspect_err(|_| {
-            dev_info!(
-                dev,
-                "no {} interface at {:#x}\n",
-                si_type.name(),
-                layout.start
-            );
-        })?;
-        let mut id = [0u8; 32];
-        let n =
-            transact(&mut machine, &regs, si_type, &[0x18, 0x01], &mut id).inspect_err(|_| {
-                dev_err!(dev, "no BMC answers Get Device ID at {:#x}\n", layout.start);
-            })?;
-        if n < 3 || id[2] != 0 {
-            dev_err!(dev, "Get Device ID failed: {:x?}\n", id.get(..n.min(3)));
-            return Err(ENODEV);
+        other => {
+            dev_info!(dev, "not a KCS or BT interface (type {:?})\n", other);
+            Err(ENODEV)
         }
-        if let Machine::Bt(bt) = &mut machine {
-            let mut caps = [0u8; 16];
-            let request = sm::bt::GET_BT_CAPABILITIES;
-            let machine_bt = &mut Machine::Bt(bt.clone());
-            if let Ok(n) = transact(machine_bt, &regs, si_type, &request, &mut caps) {
-                if !bt.apply_capabilities(caps.get(..n).unwrap_or(&[])) {
-                    dev_info!(dev, "BT capabilities not usable, keeping defaults\n");
-                }
-            }
-        }
-        let irq = pdev.irq();
-        let slave_addr = pdev.property_u8(c_str!("slave-addr")).unwrap_or(0);
-        let addr_src = if acpi {
-            SI_ACPI
-        } else {
-            pdev.property_u8(c_str!("addr-source"))
-                .map_or(SI_SMBIOS, u32::from)
-        };
-        let info = Info {
-            addr_src,
-            dev: DevRef::new(NonNull::new(pdev.as_raw_device()).ok_or(EINVAL)?),
-        };
-        let space = match layout.space {
-            Space::Port => "i/o",
-            Space::Memory => "mem",
-        };
-        dev_info!(
-            dev,
-            "{} interface at {} {:#x}, spacing {}, irq {:?} (Rust ipmi_si)\n",
-            si_type.name(),
-            space,
-            layout.start,
-            layout.spacing,
-            irq
-        );
-        // SAFETY: the platform device outlives its binding, which owns the
-        // registration.
-        let registration = unsafe {
-            Registration::new(
-                &<IpmiSi as kernel::ModuleMetadata>::THIS_MODULE,
-                Engine::new(regs, si_type, machine, irq, info),
-                pdev.as_raw_device(),
-                slave_addr,
-            )
-        }?;
-        Ok(KBox::pin(
-            Bound {
-                _registration: registration,
-            },
-            GFP_KERNEL,
-        )?)
     }
 }
 
-/// The register layout the device's resources and properties describe.
-fn layout(pdev: &PlatformDevice<'_>, si_type: SiType) -> Result<Layout> {
-    let (space, kind) = if pdev.resource(platform::IORESOURCE_IO, 0).is_some() {
-        (Space::Port, platform::IORESOURCE_IO)
-    } else {
-        (Space::Memory, platform::IORESOURCE_MEM)
+/// A bound interface: dropping it unregisters the interface.
+pub(crate) struct Bound {
+    _registration: Registration<Engine>,
+}
+
+/// Claims the registers, checks that a BMC answers, and registers the
+/// interface for the device `raw_dev` (whose view is `dev`).
+fn bring_up(
+    dev: &kernel::device::Device,
+    raw_dev: NonNull<kernel::bindings::device>,
+    config: SiConfig,
+) -> Result<Bound> {
+    let SiConfig {
+        si_type,
+        layout,
+        irq,
+        slave_addr,
+        addr_src,
+    } = config;
+    let regs = IoRegs::new(layout, c_str!("ipmi_si")).inspect_err(|_| {
+        dev_err!(dev, "registers at {:#x} are in use\n", layout.start);
+    })?;
+    detect(&regs, si_type).inspect_err(|_| {
+        dev_info!(
+            dev,
+            "no {} interface at {:#x}\n",
+            si_type.name(),
+            layout.start
+        );
+    })?;
+    let mut machine = Machine::new(si_type);
+    let mut id = [0u8; 32];
+    let n = transact(&mut machine, &regs, si_type, &GET_DEVICE_ID, &mut id).inspect_err(|_| {
+        dev_err!(dev, "no BMC answers Get Device ID at {:#x}\n", layout.start);
+    })?;
+    if n < 3 || id[2] != 0 {
+        dev_err!(dev, "Get Device ID failed: {:x?}\n", id.get(..n.min(3)));
+        return Err(ENODEV);
+    }
+    if si_type == SiType::Bt {
+        let mut caps = [0u8; 16];
+        let n = transact(
+            &mut machine,
+            &regs,
+            si_type,
+            &sm::bt::GET_BT_CAPABILITIES,
+            &mut caps,
+        );
+        let applied = match (&mut machine, n) {
+            (Machine::Bt(bt), Ok(n)) => bt.apply_capabilities(caps.get(..n).unwrap_or(&[])),
+            _ => false,
+        };
+        if !applied {
+            dev_info!(dev, "BT capabilities not usable, keeping the defaults\n");
+        }
+    }
+    let space = match layout.space {
+        Space::Port => "i/o",
+        Space::Memory => "mem",
     };
-    let (start, _) = pdev.resource(kind, 0).ok_or(EINVAL)?;
-    // One byte per register unless told otherwise (upstream's default);
-    // a single resource spanning the registers says nothing of their size.
-    let regsize = pdev.property_u8(c_str!("reg-size")).unwrap_or(1);
-    let spacing = match pdev.resource(kind, 1) {
-        Some((second, _)) => u32::try_from(second.wrapping_sub(start)).map_err(|_| EINVAL)?,
-        None => u32::from(regsize),
-    };
-    Ok(Layout {
+    dev_info!(
+        dev,
+        "{} interface at {} {:#x}, spacing {}, irq {:?} (Rust ipmi_si)\n",
+        si_type.name(),
         space,
-        start,
-        count: si_type.register_count(),
-        spacing,
-        size: regsize,
-        shift: pdev.property_u8(c_str!("reg-shift")).unwrap_or(0),
+        layout.start,
+        layout.spacing,
+        irq
+    );
+    let info = Info {
+        addr_src,
+        dev: DevRef::new(raw_dev),
+    };
+    // SAFETY: the device outlives its binding, which owns the
+    // registration.
+    let registration = unsafe {
+        Registration::new(
+            &<IpmiSi as kernel::ModuleMetadata>::THIS_MODULE,
+            Engine::new(regs, si_type, machine, irq, info),
+            raw_dev.as_ptr(),
+            slave_addr,
+        )
+    }?;
+    Ok(Bound {
+        _registration: registration,
     })
 }
 
@@ -287,13 +247,18 @@ fn transact(
 }
 
 struct IpmiSi {
-    _driver: Pin<KBox<platform::Registration<SiDriver>>>,
+    _platform: Pin<KBox<kext::platform::Registration<firmware::SiPlatform>>>,
+    _pci: Pin<KBox<kernel::driver::Registration<kernel::pci::Adapter<pci::SiPci>>>>,
 }
 
 impl kernel::Module for IpmiSi {
     fn init(module: &'static ThisModule) -> Result<Self> {
         Ok(IpmiSi {
-            _driver: KBox::pin_init(platform::Registration::new(module), GFP_KERNEL)?,
+            _platform: KBox::pin_init(kext::platform::Registration::new(module), GFP_KERNEL)?,
+            _pci: KBox::pin_init(
+                kernel::driver::Registration::new(<Self as kernel::ModuleMetadata>::NAME, module),
+                GFP_KERNEL,
+            )?,
         })
     }
 }
