@@ -10,7 +10,8 @@
 # (function-attribute detection, so `__must_check` and friends carry over;
 # `MaybeZeroable` derives, so IPMI structs are `Zeroable` when all their
 # fields are). It generates only the IPMI items; the types they reference
-# come from kernel::bindings.
+# come from kernel::bindings. ipmi_si's internal functions (ipmi_si.h, pulled
+# in for its type and address-space enums) are left out.
 
 set -eu
 # The saved flags hold paths relative to the kernel's object tree.
@@ -39,6 +40,8 @@ ${BINDGEN:-bindgen} "$header" \
 	--no-recursive-allowlist \
 	--allowlist-type '(kernel_)?ipmi_.*' \
 	--allowlist-type 'ipmi_smi' --allowlist-type 'ipmi_user' \
+	--allowlist-type 'si_type' \
+	--blocklist-function 'ipmi_(si|irq|std|hardcode|remove)_.*' \
 	--allowlist-function 'ipmi_.*' --allowlist-function 'ipmb_checksum' \
 	--allowlist-var 'IPMI_.*' \
 	--opaque-type 'ipmi_smi' --opaque-type 'ipmi_user' \

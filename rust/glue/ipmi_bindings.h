@@ -9,3 +9,12 @@
 #include <linux/ipmi.h>
 #include <linux/ipmi_smi.h>
 #include <uapi/linux/ipmi_msgdefs.h>
+/*
+ * Built into the kernel and exported, declared beside upstream's drivers:
+ * ipmi_platform_add() and struct ipmi_plat_data, how ipmi_si makes the
+ * platform devices of hand-given interfaces; ipmi_dmi_get_slave_addr(),
+ * the SMBIOS record's BMC address for an ACPI-found interface; and the
+ * interface types and address spaces they take (ipmi_si.h).
+ */
+#include <../drivers/char/ipmi/ipmi_plat_data.h>
+#include <../drivers/char/ipmi/ipmi_dmi.h>

@@ -12,16 +12,26 @@ work=$(mktemp -d)
 ensure_c_stack || return 0
 cycles=5
 [ -e /proc/lockdep ] && cycles=2
-n=$((9 + 6))
+n=$((12 + 9))
 [ "$BMC" = ipmi_sim ] && n=$((n + 1))
 tap_expect $n
 
 # What upstream's driver made: the interface's device and the BMC's.
 intf_facts() {
 	readlink -f /sys/class/ipmi/ipmi0/device | sed 's/[0-9]*$//'
-	ls /sys/class/ipmi/ipmi0/device/ | grep -c '^bmc$' || true
+	[ -e /sys/class/ipmi/ipmi0/device/bmc ] && echo "has a bmc link"
 }
 intf_facts >"$work/c-intf.txt"
+
+# upstream's attributes that describe the interface (the counters differ
+# from one driver to the other by nature).
+si_attrs() {
+	local d=/sys/class/ipmi/ipmi0/device a
+	for a in type interrupts_enabled params; do
+		echo "$a: $(cat "$d/$a")"
+	done
+}
+si_attrs >"$work/c-attrs.txt"
 
 swap_to_rust_si() {
 	local mark
@@ -40,7 +50,43 @@ same_intf() {
 }
 tap_run "our ipmi_si: the interface sits on the same device as upstream's" same_intf
 
+same_attrs() {
+	si_attrs >"$work/rust-attrs.txt"
+	cat "$work/rust-attrs.txt"
+	diff -u "$work/c-attrs.txt" "$work/rust-attrs.txt"
+}
+tap_run "our ipmi_si: type, interrupts_enabled and params read as upstream's" same_attrs
+
 client_battery "our ipmi_si: "
+
+# attr NAME: one of the interface's counters.
+attr() {
+	cat "/sys/class/ipmi/ipmi0/device/$1"
+}
+counters_count() {
+	local before after irq_before
+	before=$(attr complete_transactions)
+	irq_before=$(attr interrupts)
+	ipmitool -I open mc info >/dev/null || return 1
+	after=$(attr complete_transactions)
+	echo "complete_transactions $before -> $after, interrupts $irq_before -> $(attr interrupts)"
+	[ "$after" -gt "$before" ] || return 1
+	[ "$(attr interrupts_enabled)" = 0 ] || [ "$(attr interrupts)" -gt "$irq_before" ]
+}
+tap_run "our ipmi_si: the counters count a request (and its interrupts)" counters_count
+
+# With no client and nothing watched, the interface must not wake: no
+# timer expiry, no interrupt, no register access, with or without IRQ.
+idle_quiet() {
+	local t0 i0 r0
+	sleep 1
+	t0=$(attr timer_wakeups) i0=$(attr interrupts) r0=$(attr register_accesses)
+	sleep 10
+	echo "in 10 s idle: timer $t0 -> $(attr timer_wakeups), interrupts $i0 -> $(attr interrupts), register accesses $r0 -> $(attr register_accesses)"
+	[ "$(attr timer_wakeups)" = "$t0" ] && [ "$(attr interrupts)" = "$i0" ] &&
+		[ "$(attr register_accesses)" = "$r0" ]
+}
+tap_run "our ipmi_si: idle for 10 s without a single wake-up" idle_quiet
 
 raw_get_device_id() {
 	ipmitool -I open raw 0x06 0x01 | tr -s ' \n' ' ' | grep -E '^ ?[0-9a-f]{2}( [0-9a-f]{2}){10}'
@@ -77,6 +123,53 @@ cycle_under_load() {
 tap_run "our ipmi_si: unloaded and loaded $cycles times under a running client" cycle_under_load
 tap_run "our ipmi_si: ipmitool mc info after the cycles" \
 	sh -c 'ipmitool -I open mc info | grep -q "^Device ID"'
+
+# The interface again, given by hand instead of found: the address and type
+# upstream's driver showed in its params attribute.
+read -r si_kind si_space si_addr <<<"$(sed -n 's/^params: \([a-z]*\),\([a-z/]*\),\(0x[0-9a-f]*\),.*/\1 \2 \3/p' "$work/c-attrs.txt")"
+quiet="tryacpi=0 trydmi=0 trypci=0"
+by_parameters() {
+	local addr_param=ports
+	[ "$si_space" = mem ] && addr_param=addrs
+	rmmod ipmi_si && [ ! -e /dev/ipmi0 ] || return 1
+	# shellcheck disable=SC2086 # $quiet is a list
+	insmod "$ko" $quiet type="$si_kind" "$addr_param=$si_addr" && wait_for /dev/ipmi0 15 || return 1
+	attr params
+	attr params | grep -q "^$si_kind,$si_space,$si_addr,rsp=1,rsi=1,rsh=0,irq=0," &&
+		readlink -f /sys/class/ipmi/ipmi0/device | grep -q '/hardcode-ipmi-si\.0$' &&
+		ipmitool -I open mc info | grep -q '^Device ID'
+}
+tap_run "our ipmi_si: the interface given by type= and ports=/addrs= instead" by_parameters
+
+by_hotmod() {
+	local hotmod=/sys/module/ipmi_si/parameters/hotmod
+	rmmod ipmi_si && [ ! -e /dev/ipmi0 ] || return 1
+	# shellcheck disable=SC2086 # $quiet is a list
+	insmod "$ko" $quiet && sleep 1 && [ ! -e /dev/ipmi0 ] || return 1
+	! echo "add,usb,$si_space,$si_addr" >"$hotmod" 2>/dev/null || return 1
+	echo "add,$si_kind,$si_space,$si_addr" >"$hotmod" && wait_for /dev/ipmi0 15 || return 1
+	readlink -f /sys/class/ipmi/ipmi0/device | grep -q '/hotmod-ipmi-si\.1$' &&
+		ipmitool -I open mc info | grep -q '^Device ID' || return 1
+	echo "remove,$si_kind,$si_space,$si_addr" >"$hotmod" && sleep 1 && [ ! -e /dev/ipmi0 ] || return 1
+	echo "add,$si_kind,$si_space,$si_addr" >"$hotmod" && wait_for /dev/ipmi0 15 &&
+		ipmitool -I open mc info | grep -q '^Device ID'
+}
+tap_run "our ipmi_si: hotmod adds, removes and adds the interface again at run time" by_hotmod
+
+# mod_facts KO: a module's aliases, then its parameters as "name type"
+# (the descriptions are each module's own words).
+mod_facts() {
+	modinfo -F alias "$1" | sort
+	modinfo "$1" | sed -n -e 's/^parm: *\([a-z_]*\):.*(\([a-z ]*\))$/\1 \2/p' \
+		-e 's/^parm: *\([a-z_]*\):[^(]*$/\1/p' | sort
+}
+modinfo_same() {
+	mod_facts "$(cko ipmi_si)" >"$work/c-modinfo.txt"
+	mod_facts "$ko" >"$work/rust-modinfo.txt"
+	cat "$work/rust-modinfo.txt"
+	diff -u "$work/c-modinfo.txt" "$work/rust-modinfo.txt"
+}
+tap_run "our ipmi_si: modinfo shows upstream's aliases and parameters (names, types)" modinfo_same
 
 back_to_c() {
 	rmmod ipmi_si && [ ! -e /dev/ipmi0 ] && cmod ipmi_si && wait_for /dev/ipmi0 15

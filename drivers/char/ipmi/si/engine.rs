@@ -25,8 +25,11 @@ use crate::ipmi::si::kcs::{self, Kcs};
 use crate::ipmi::si::policy::{Next, Policy, Warning};
 use crate::ipmi::si::{self as sm, Action, Resend, StateMachine};
 use crate::kext::ioregs::IoRegs;
+use crate::kext::ioregs::Space;
 use crate::kext::irq::{Handler, RawIrq};
+use crate::kext::sysfs::{AttrGroup, Page, Show};
 use crate::regs::{Bank, SiType};
+use core::fmt::Write;
 use core::pin::Pin;
 use kernel::irq::IrqReturn;
 use kernel::prelude::*;
@@ -97,6 +100,8 @@ pub(crate) struct Counters {
     pub(crate) complete_transactions: u32,
     /// Register accesses (for the benchmark's floor).
     pub(crate) register_accesses: u64,
+    /// Timer expiries: what an idle interface must not have.
+    pub(crate) timer_wakeups: u32,
 }
 
 /// When the pump wants to run again.
@@ -333,6 +338,9 @@ impl State {
 /// One interface: what the handler registers as its `send_info`.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Engine {
+    // First, so that it goes (and sysfs stops calling in) before the rest.
+    #[pin]
+    sysfs: AttrGroup<Engine>,
     #[pin]
     state: SpinLockIrq<State>,
     #[pin]
@@ -345,10 +353,11 @@ pub(crate) struct Engine {
     info: Info,
 }
 
-/// What `get_smi_info` reports.
+/// What `get_smi_info` and sysfs report.
 pub(crate) struct Info {
     pub(crate) addr_src: ipmi_bindings::ipmi_addr_src,
     pub(crate) dev: DevRef,
+    pub(crate) slave_addr: u8,
 }
 
 /// A counted reference to the interface's `struct device`.
@@ -395,6 +404,10 @@ impl HrTimerCallback for Engine {
     type Pointer<'a> = Pin<&'a Engine>;
 
     fn run(this: Pin<&Engine>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        {
+            let mut st = this.state.lock();
+            st.counters.timer_wakeups = st.counters.timer_wakeups.wrapping_add(1);
+        }
         this.get_ref().kick(true);
         // Re-armed under the lock when wanted (`arm`).
         HrTimerRestart::NoRestart
@@ -425,6 +438,7 @@ impl Engine {
         info: Info,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Engine {
+            sysfs <- AttrGroup::new(),
             state <- new_spinlock_irq!(State::new(machine, irq_number.is_some()), "ipmi_si_state"),
             timer <- HrTimer::new(),
             irq <- new_mutex!(None, "ipmi_si_irq"),
@@ -539,6 +553,13 @@ impl Engine {
         }
     }
 
+    /// Adds upstream's attributes (and ours) to the interface's device.
+    pub(crate) fn add_sysfs(&self) -> Result {
+        // SAFETY: the group is a field of `self`, which is pinned in its
+        // registration; the device is held (`info.dev`) for as long.
+        unsafe { self.sysfs.add(self, self.info.dev.as_ptr()) }
+    }
+
     /// Stops everything: no more wake-ups, messages dropped (the handler
     /// answers their users). Sleeps.
     fn stop(&self) {
@@ -571,6 +592,72 @@ impl Engine {
 impl PinnedDrop for Engine {
     fn drop(self: Pin<&mut Self>) {
         self.stop();
+    }
+}
+
+impl Show for Engine {
+    const NAMES: &'static [&'static kernel::str::CStr] = &[
+        c_str!("type"),
+        c_str!("interrupts_enabled"),
+        c_str!("short_timeouts"),
+        c_str!("long_timeouts"),
+        c_str!("idles"),
+        c_str!("interrupts"),
+        c_str!("attentions"),
+        c_str!("flag_fetches"),
+        c_str!("hosed_count"),
+        c_str!("complete_transactions"),
+        c_str!("events"),
+        c_str!("watchdog_pretimeouts"),
+        c_str!("incoming_messages"),
+        c_str!("params"),
+        c_str!("register_accesses"),
+        c_str!("timer_wakeups"),
+    ];
+
+    fn show(&self, index: usize, out: &mut Page<'_>) -> core::fmt::Result {
+        let (c, p, irq_on) = {
+            let st = self.state.lock();
+            (st.counters, st.policy.stats(), st.policy.irq())
+        };
+        let irq_on = irq_on && self.irq.lock().is_some();
+        match index {
+            0 => writeln!(out, "{}", self.si_type.name()),
+            1 => writeln!(out, "{}", u8::from(irq_on)),
+            2 => writeln!(out, "{}", c.short_timeouts),
+            3 => writeln!(out, "{}", c.long_timeouts),
+            4 => writeln!(out, "{}", c.idles),
+            5 => writeln!(out, "{}", c.interrupts),
+            6 => writeln!(out, "{}", p.attentions),
+            7 => writeln!(out, "{}", p.flag_fetches),
+            8 => writeln!(out, "{}", c.hosed_count),
+            9 => writeln!(out, "{}", c.complete_transactions),
+            10 => writeln!(out, "{}", p.events),
+            11 => writeln!(out, "{}", p.watchdog_pretimeouts),
+            12 => writeln!(out, "{}", p.incoming_messages),
+            13 => {
+                let layout = self.regs.layout();
+                let space = match layout.space {
+                    Space::Port => "i/o",
+                    Space::Memory => "mem",
+                };
+                writeln!(
+                    out,
+                    "{},{},{:#x},rsp={},rsi={},rsh={},irq={},ipmb={}",
+                    self.si_type.name(),
+                    space,
+                    layout.start,
+                    layout.spacing,
+                    layout.size,
+                    layout.shift,
+                    self.irq_number.unwrap_or(0),
+                    self.info.slave_addr
+                )
+            }
+            14 => writeln!(out, "{}", c.register_accesses),
+            15 => writeln!(out, "{}", c.timer_wakeups),
+            _ => Err(core::fmt::Error),
+        }
     }
 }
 

@@ -4,8 +4,10 @@
 //! ACPI `IPI0001` (with `_IFT`), the built-in SMBIOS decoder's
 //! `dmi-ipmi-si.N`, and `hardcode-ipmi-si.N` / `hotmod-ipmi-si.N`.
 
+use crate::ipmi::si::params::AddrSpace;
 use crate::kext::ioregs::{Layout, Space};
 use crate::kext::platform::{self, PlatformDevice};
+use crate::params;
 use crate::regs::SiType;
 use crate::{bring_up, si_type_of, Bound, SiConfig};
 use core::pin::Pin;
@@ -16,6 +18,9 @@ use kernel::{c_str, str::CStr};
 /// Where the description came from (`enum ipmi_addr_src`).
 const SI_SMBIOS: u32 = crate::glue::bindings::ipmi_addr_src_SI_SMBIOS;
 const SI_ACPI: u32 = crate::glue::bindings::ipmi_addr_src_SI_ACPI;
+
+/// The BMC's IPMB address when the description gives none.
+const DEFAULT_SLAVE_ADDR: u8 = 0x20;
 
 /// The platform driver.
 pub(crate) struct SiPlatform;
@@ -35,7 +40,11 @@ impl platform::Driver for SiPlatform {
     fn probe(pdev: PlatformDevice<'_>) -> Result<Pin<KBox<Bound>>> {
         let dev = pdev.device();
         let acpi = pdev.is_acpi();
-        if !acpi && pdev.property_u8(c_str!("addr-source")) == Some(SI_SMBIOS as u8) {
+        let smbios = !acpi && pdev.property_u8(c_str!("addr-source")) == Some(SI_SMBIOS as u8);
+        if (acpi && !params::tryacpi.value()) || (smbios && !params::trydmi.value()) {
+            return Err(ENODEV);
+        }
+        if smbios && params::tryacpi.value() {
             // The SMBIOS record and ACPI describe the same interface on
             // every machine seen; upstream keeps the ACPI one.
             if platform::acpi_present(c_str!("IPI0001")) {
@@ -62,11 +71,32 @@ impl platform::Driver for SiPlatform {
             pdev.property_u8(c_str!("addr-source"))
                 .map_or(SI_SMBIOS, u32::from)
         };
+        let layout = layout(&pdev, si_type)?;
+        let slave_addr = if acpi {
+            // ACPI has no BMC address; the SMBIOS record of the same
+            // interface may (upstream asks it too), else none.
+            let space = match layout.space {
+                Space::Port => AddrSpace::Io,
+                Space::Memory => AddrSpace::Mem,
+            };
+            // SAFETY: plain values; the decoder is built in.
+            let addr = unsafe {
+                crate::glue::bindings::ipmi_dmi_get_slave_addr(
+                    u32::from(si_type.kind().code()),
+                    params::space_code(space),
+                    layout.start as usize,
+                )
+            };
+            u8::try_from(addr).unwrap_or(0)
+        } else {
+            pdev.property_u8(c_str!("slave-addr"))
+                .unwrap_or(DEFAULT_SLAVE_ADDR)
+        };
         let config = SiConfig {
             si_type,
-            layout: layout(&pdev, si_type)?,
+            layout,
             irq: pdev.irq(),
-            slave_addr: pdev.property_u8(c_str!("slave-addr")).unwrap_or(0),
+            slave_addr,
             addr_src,
         };
         let raw = NonNull::new(pdev.as_raw_device()).ok_or(EINVAL)?;

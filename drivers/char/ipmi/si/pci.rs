@@ -28,6 +28,8 @@ kernel::pci_device_table!(
         (pci::DeviceId::from_class(CLASS_SMIC, 0xffffff), 2),
         (pci::DeviceId::from_class(CLASS_KCS, 0xffffff), 1),
         (pci::DeviceId::from_class(CLASS_BT, 0xffffff), 3),
+        // HP's management controller, a KCS without the class code.
+        (pci::DeviceId::from_id(pci::Vendor::HP, 0x121a), 1),
     ]
 );
 

@@ -3,6 +3,7 @@
 //! The registers of a KCS or BT interface, as the shared core's machines
 //! name them (status, data, command), over the mapped bank.
 
+use crate::ipmi::si::params::SiKind;
 use crate::ipmi::si::{bt, kcs, Registers};
 use crate::kext::ioregs::IoRegs;
 
@@ -21,6 +22,14 @@ impl SiType {
         match self {
             SiType::Kcs => 2,
             SiType::Bt => 3,
+        }
+    }
+
+    /// The parameters' name for it.
+    pub(crate) const fn kind(self) -> SiKind {
+        match self {
+            SiType::Kcs => SiKind::Kcs,
+            SiType::Bt => SiKind::Bt,
         }
     }
 

@@ -45,11 +45,14 @@ pub mod glue {
 pub mod kext {
     pub mod ioregs;
     pub mod irq;
+    pub mod modparam;
     pub mod platform;
+    pub mod sysfs;
 }
 
 mod engine;
 mod firmware;
+mod params;
 mod pci;
 mod regs;
 
@@ -68,18 +71,13 @@ module! {
     authors: ["The ipmi-rs developers"],
     description: "IPMI KCS and BT system interface driver (Rust)",
     license: "GPL",
-    alias: [
-        "platform:dmi-ipmi-si",
-        "platform:hardcode-ipmi-si",
-        "platform:hotmod-ipmi-si",
-        "acpi*:IPI0001:*"
-    ],
+    alias: ["platform:dmi-ipmi-si", "acpi*:IPI0001:*"],
 }
 
 /// upstream's `enum si_type` values (`ipmi-type` property, ACPI `_IFT`).
-const SI_KCS: u8 = 1;
-const SI_SMIC: u8 = 2;
-const SI_BT: u8 = 3;
+const SI_KCS: u8 = glue::bindings::si_type_SI_KCS as u8;
+const SI_SMIC: u8 = glue::bindings::si_type_SI_SMIC as u8;
+const SI_BT: u8 = glue::bindings::si_type_SI_BT as u8;
 
 /// What discovery found: enough to bring the interface up.
 pub(crate) struct SiConfig {
@@ -126,8 +124,8 @@ fn bring_up(
         slave_addr,
         addr_src,
     } = config;
-    let regs = IoRegs::new(layout, c_str!("ipmi_si")).inspect_err(|_| {
-        dev_err!(dev, "registers at {:#x} are in use\n", layout.start);
+    let regs = IoRegs::new(layout, c_str!("ipmi_si")).inspect_err(|e| {
+        dev_err!(dev, "cannot claim the registers {:?}: {:?}\n", layout, e);
     })?;
     detect(&regs, si_type).inspect_err(|_| {
         dev_info!(
@@ -179,6 +177,7 @@ fn bring_up(
     let info = Info {
         addr_src,
         dev: DevRef::new(raw_dev),
+        slave_addr,
     };
     // SAFETY: the device outlives its binding, which owns the
     // registration.
@@ -190,6 +189,7 @@ fn bring_up(
             slave_addr,
         )
     }?;
+    registration.smi().add_sysfs()?;
     Ok(Bound {
         _registration: registration,
     })
@@ -248,17 +248,36 @@ fn transact(
 
 struct IpmiSi {
     _platform: Pin<KBox<kext::platform::Registration<firmware::SiPlatform>>>,
-    _pci: Pin<KBox<kernel::driver::Registration<kernel::pci::Adapter<pci::SiPci>>>>,
+    _pci: Option<Pin<KBox<kernel::driver::Registration<kernel::pci::Adapter<pci::SiPci>>>>>,
 }
 
 impl kernel::Module for IpmiSi {
     fn init(module: &'static ThisModule) -> Result<Self> {
-        Ok(IpmiSi {
-            _platform: KBox::pin_init(kext::platform::Registration::new(module), GFP_KERNEL)?,
-            _pci: KBox::pin_init(
+        // The hand-given interfaces first, so that the driver finds them
+        // with the firmware's when it registers.
+        params::add_hardcoded();
+        let platform = KBox::pin_init(kext::platform::Registration::new(module), GFP_KERNEL)
+            .inspect_err(|_| params::remove_all())?;
+        let pci = if params::trypci.value() {
+            let registration = KBox::pin_init(
                 kernel::driver::Registration::new(<Self as kernel::ModuleMetadata>::NAME, module),
                 GFP_KERNEL,
-            )?,
+            );
+            Some(registration.inspect_err(|_| params::remove_all())?)
+        } else {
+            None
+        };
+        Ok(IpmiSi {
+            _platform: platform,
+            _pci: pci,
         })
+    }
+}
+
+impl Drop for IpmiSi {
+    fn drop(&mut self) {
+        // The drivers go after this (fields drop later); the devices this
+        // module made go first, taking their interfaces with them.
+        params::remove_all();
     }
 }

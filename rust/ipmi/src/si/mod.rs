@@ -37,6 +37,7 @@
 
 pub mod bt;
 pub mod kcs;
+pub mod params;
 pub mod policy;
 
 #[cfg(test)]
