@@ -8,7 +8,7 @@
 #   make tools        build the C test programs (64-bit and i386)
 #   make check        set up what is missing, then every test (README)
 #   make demo         boot a VM with a simulated BMC, ipmitool through our stack
-#   make bench        C-against-ours benchmark in one boot (not a test)
+#   make bench        C-against-ours benchmarks, devintf and si (not a test)
 #   make soak         the long fuzz campaigns (10^6 ioctls per devintf, 10 min per machine)
 #   make setup        only the set-up (packages, sources, tools, kernel)
 #   make fmt          rustfmt the tree; make fmt-check to only check
@@ -78,6 +78,8 @@ soak:
 bench:
 	selftests/bench/run --cpus 1
 	selftests/bench/run --cpus 2
+	selftests/bench/run --cpus 1 --compare si
+	selftests/bench/run --cpus 2 --compare si
 
 fmt:
 	rustfmt --edition 2021 --config-path .rustfmt.toml $(RUST_SOURCES)

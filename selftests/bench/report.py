@@ -5,6 +5,7 @@ per-round ratios (how far one round's B/A strays: the noise band), from the
 lines selftests/bench's guest script wrote:
 `stack=X name=NAME round=N <tools/ipmi-bench key=value output>`."""
 
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -23,8 +24,15 @@ for line in open(sys.argv[1]):
     kv = dict(f.split("=", 1) for f in line.split() if "=" in f)
     if "stack" not in kv:
         continue
-    names[kv["stack"]] = kv.get("name", kv["stack"])
-    group = "idle" if "idle_cpu_pct" in kv else f"{kv['clients']} client(s)"
+    # The name may hold spaces: it runs up to " round=".
+    name = re.search(r"\bname=(.*?) round=", line)
+    names[kv["stack"]] = name.group(1) if name else kv["stack"]
+    if "idle_cpu_pct" in kv:
+        group = "idle"
+    elif "closed_cpu_pct" in kv:
+        group = "closed"
+    else:
+        group = f"{kv['clients']} client(s)"
     for key, value in kv.items():
         try:
             samples[(kv["stack"], group, key)][kv["round"]] = float(value)
@@ -47,10 +55,24 @@ rounds = len(samples[("A", "idle", "idle_cpu_pct")])
 print(f"stack A = {names['A']}, stack B = {names['B']}: medians of {rounds} rounds, "
       "stacks alternated, order swapped every round")
 print(f"  {'':26} {'A':>10} {'B':>10} {'B/A':>7}   per-round B/A")
-groups = sorted({g for (_, g, _) in samples if g != "idle"}, key=lambda g: int(g.split()[0]))
+groups = sorted({g for (_, g, _) in samples if g[0].isdigit()}, key=lambda g: int(g.split()[0]))
 for group in groups:
     print(group)
     for label, key in FIGURES:
         row(label, samples[("A", group, key)], samples[("B", group, key)], "10.1f")
 print("idle, stack loaded (5 s)")
 row("CPU busy (%)", samples[("A", "idle", "idle_cpu_pct")], samples[("B", "idle", "idle_cpu_pct")], "10.3f")
+
+# --compare si: the machine with the stack loaded and /dev/ipmi0 closed.
+CLOSED = [
+    ("CPU busy (%)", "closed_cpu_pct", "10.3f"),
+    ("context switches /s", "closed_ctxt_per_s", "10.1f"),
+    ("interrupts /s, all", "closed_intr_per_s", "10.1f"),
+    ("local timer interrupts /s", "closed_loc_per_s", "10.1f"),
+    ("IPMI interrupts /s", "closed_ipmi_irq_per_s", "10.2f"),
+]
+if ("A", "closed", "closed_cpu_pct") in samples:
+    secs = int(next(iter(samples[("A", "closed", "closed_seconds")].values())))
+    print(f"idle, stack loaded, /dev/ipmi0 closed ({secs} s)")
+    for label, key, fmt in CLOSED:
+        row(label, samples[("A", "closed", key)], samples[("B", "closed", key)], fmt)

@@ -117,6 +117,21 @@ load_stack_rust_devintf() {
 		cmod "$(si_driver)" && wait_for /dev/ipmi0 15
 }
 
+# Our ipmi_si, built for this kernel.
+rust_si_ko() {
+	echo "$MODS/drivers/char/ipmi/si/ipmi_si.ko"
+}
+
+# The loaded ipmi_si is ours (out of tree: taint O), not upstream's.
+si_is_ours() {
+	grep -q O /sys/module/ipmi_si/taint
+}
+
+# upstream's C handler and C ipmi_devintf with our ipmi_si.
+load_stack_rust_si() {
+	cmod ipmi_devintf && insmod "$(rust_si_ko)" && wait_for /dev/ipmi0 15 && si_is_ours
+}
+
 # use_devintf rust|c: put that ipmi_devintf in place of the loaded one,
 # under the loaded handler; /dev/ipmi0 comes back.
 use_devintf() {

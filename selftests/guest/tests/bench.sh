@@ -5,6 +5,8 @@
 
 . "$OUT/params" 2>/dev/null || { rounds=3 requests=1000 cpus=1; }
 cpus=${cpus:-1}
+compare=${compare:-devintf}
+idle_closed=${idle_closed:-20}
 bench="$REPO/target/release/ipmi-bench"
 
 # One CPU: under TCG a wake-up that crosses vCPUs costs far more than one
@@ -30,20 +32,73 @@ else
 	tap_run "bench on two CPUs" two_cpus || return 0
 fi
 
-# A: upstream's C stack. B: the same with our Rust ipmi_devintf.
+# --compare devintf: A is upstream's C stack, B the same with our Rust
+# ipmi_devintf. --compare si: A is upstream's C stack again, B the same with
+# our Rust ipmi_si; our devintf is never loaded in that boot (once used with
+# upstream's ipmi_si, that ipmi_si may refuse to unload).
 stack_name() {
-	case "$1" in
-	A) echo "C ipmi_devintf" ;;
-	B) echo "Rust ipmi_devintf" ;;
+	case "$compare:$1" in
+	devintf:A) echo "C ipmi_devintf" ;;
+	devintf:B) echo "Rust ipmi_devintf" ;;
+	si:A) echo "C ipmi_si" ;;
+	si:B) echo "Rust ipmi_si" ;;
 	esac
 }
 stack_load() {
-	case "$1" in
-	A) load_c_stack ;;
-	B) load_stack_rust_devintf ;;
+	case "$compare:$1" in
+	devintf:A) load_c_stack ;;
+	devintf:B) load_stack_rust_devintf ;;
+	si:A) load_c_stack && ! si_is_ours ;;
+	si:B) load_stack_rust_si ;;
+	*) echo "unknown comparison $compare"; return 1 ;;
 	esac
 }
 stack_unload() { unload_c_stack; }
+
+# machine_counters ARRAY: the whole machine's busy and total jiffies,
+# context switches, interrupts, local timer interrupts and the IPMI
+# interface's own interrupts, into ARRAY. Shell builtins only: no process
+# starts inside the window it measures.
+machine_counters() {
+	local -n c=$1
+	local key u n s i w q sq st rest f j
+	c=(0 0 0 0 0 0)
+	while read -r key u n s i w q sq st rest; do
+		case "$key" in
+		cpu) c[1]=$((u + n + s + i + w + q + sq + st)) c[0]=$((c[1] - i - w)) ;;
+		ctxt) c[2]=$u ;;
+		intr) c[3]=$u ;;
+		esac
+	done </proc/stat
+	while read -ra f; do
+		case "${f[0]}:${f[*]}" in
+		LOC:*) j=4 ;;
+		*ipmi*) j=5 ;;
+		*) continue ;;
+		esac
+		for key in "${f[@]:1}"; do
+			[[ "$key" =~ ^[0-9]+$ ]] || break
+			c[j]=$((c[j] + key))
+		done
+	done </proc/interrupts
+}
+
+# idle_closed SECONDS: what the machine does over SECONDS with the stack
+# loaded and /dev/ipmi0 closed, as key=value pairs.
+idle_closed() {
+	local secs=$1 fifo a b
+	fifo=$(mktemp -u) && mkfifo "$fifo" || return 1
+	machine_counters a
+	# A timed read on a FIFO nobody writes: a sleep without a process.
+	read -rt "$secs" <>"$fifo" || true
+	machine_counters b
+	rm -f "$fifo"
+	awk -v s="$secs" -v b=$((b[0] - a[0])) -v t=$((b[1] - a[1])) -v c=$((b[2] - a[2])) \
+		-v n=$((b[3] - a[3])) -v l=$((b[4] - a[4])) -v q=$((b[5] - a[5])) 'BEGIN {
+		printf "closed_seconds=%d closed_cpu_pct=%.3f closed_ctxt_per_s=%.1f", s, 100 * b / (t ? t : 1), c / s
+		printf " closed_intr_per_s=%.1f closed_loc_per_s=%.1f closed_ipmi_irq_per_s=%.2f\n", n / s, l / s, q / s
+	}'
+}
 
 measure() {
 	local stack=$1 round=$2 clients
@@ -60,6 +115,10 @@ measure() {
 	done
 	line=$("$bench" --idle 5)
 	echo "stack=$stack name=$(stack_name "$stack") round=$round $line" | tee -a "$OUT/bench.txt"
+	if [ "$compare" = si ] && [ "$idle_closed" -gt 0 ]; then
+		line=$(idle_closed "$idle_closed")
+		echo "stack=$stack name=$(stack_name "$stack") round=$round $line" | tee -a "$OUT/bench.txt"
+	fi
 	tap_run "stack $stack unloads (round $round)" stack_unload "$stack"
 }
 
