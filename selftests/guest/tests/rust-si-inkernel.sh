@@ -8,7 +8,7 @@
 # in use, ours or upstream's alike (seen with upstream's ipmi_si in the
 # same VM), so nothing can unload ipmi_si afterwards.
 
-ko=$MODS/drivers/char/ipmi/si/ipmi_si.ko
+ko=$(rust_si_ko)
 ensure_c_stack || return 0
 tap_expect 8
 
