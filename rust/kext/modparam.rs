@@ -343,9 +343,9 @@ macro_rules! module_param_call {
                 val: *const ::kernel::ffi::c_char,
                 _kp: *const ::kernel::bindings::kernel_param,
             ) -> ::kernel::ffi::c_int {
+                use ::kernel::str::CStrExt as _;
                 // SAFETY: the kernel passes a NUL-terminated string.
-                let text =
-                    unsafe { <::kernel::str::CStr as ::kernel::str::CStrExt>::from_char_ptr(val) };
+                let text = unsafe { ::kernel::str::CStr::from_char_ptr(val) };
                 let Ok(text) = text.to_str() else {
                     return ::kernel::error::code::EINVAL.to_errno();
                 };

@@ -385,6 +385,18 @@ impl DevRef {
     pub(crate) fn as_ptr(&self) -> *mut kernel::bindings::device {
         self.0.as_ptr()
     }
+
+    /// The device, for logging.
+    pub(crate) fn device(&self) -> &kernel::device::Device {
+        // SAFETY: live while referenced (type invariant).
+        unsafe { kernel::device::Device::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl Clone for DevRef {
+    fn clone(&self) -> Self {
+        DevRef::new(self.0)
+    }
 }
 
 impl Drop for DevRef {

@@ -12,6 +12,8 @@
 //! - [`firmware`]: ACPI, SMBIOS and parameter-made platform devices.
 //! - [`pci`]: PCI devices of the IPMI KCS and BT classes.
 //! - [`regs`]: the machines' registers over the mapped bank.
+//! - [`bringup`]: an interface waiting for its BMC, retried in the
+//!   background.
 //! - [`engine`]: one interface at work (machine, policy, IRQ, timer).
 //!
 //! The protocols and the policy are in the shared core (`ipmi::si`),
@@ -48,14 +50,17 @@ pub mod kext {
     pub mod modparam;
     pub mod platform;
     pub mod sysfs;
+    pub mod work;
 }
 
+mod bringup;
 mod engine;
 mod firmware;
 mod params;
 mod pci;
 mod regs;
 
+use bringup::Bound;
 use engine::{DevRef, Engine, Info, Machine};
 use glue::smi::Registration;
 use ipmi::si::{self as sm, Action, Resend};
@@ -80,6 +85,7 @@ const SI_SMIC: u8 = glue::bindings::si_type_SI_SMIC as u8;
 const SI_BT: u8 = glue::bindings::si_type_SI_BT as u8;
 
 /// What discovery found: enough to bring the interface up.
+#[derive(Clone, Copy)]
 pub(crate) struct SiConfig {
     pub(crate) si_type: SiType,
     pub(crate) layout: Layout,
@@ -105,62 +111,26 @@ fn si_type_of(dev: &kernel::device::Device, code: Option<u8>) -> Result<SiType> 
     }
 }
 
-/// A bound interface: dropping it unregisters the interface.
-pub(crate) struct Bound {
-    _registration: Registration<Engine>,
-}
-
-/// Claims the registers, checks that a BMC answers, and registers the
-/// interface for the device `raw_dev` (whose view is `dev`).
+/// Claims the registers, checks that an interface is there, and brings
+/// it up: registered now if its BMC answers, else retried in the
+/// background until it does ([`bringup`]).
 fn bring_up(
     dev: &kernel::device::Device,
     raw_dev: NonNull<kernel::bindings::device>,
     config: SiConfig,
 ) -> Result<Bound> {
-    let SiConfig {
-        si_type,
-        layout,
-        irq,
-        slave_addr,
-        addr_src,
-    } = config;
+    let layout = config.layout;
     let regs = IoRegs::new(layout, c_str!("ipmi_si")).inspect_err(|e| {
         dev_err!(dev, "cannot claim the registers {:?}: {:?}\n", layout, e);
     })?;
-    detect(&regs, si_type).inspect_err(|_| {
+    detect(&regs, config.si_type).inspect_err(|_| {
         dev_info!(
             dev,
             "no {} interface at {:#x}\n",
-            si_type.name(),
+            config.si_type.name(),
             layout.start
         );
     })?;
-    let mut machine = Machine::new(si_type);
-    let mut id = [0u8; 32];
-    let n = transact(&mut machine, &regs, si_type, &GET_DEVICE_ID, &mut id).inspect_err(|_| {
-        dev_err!(dev, "no BMC answers Get Device ID at {:#x}\n", layout.start);
-    })?;
-    if n < 3 || id[2] != 0 {
-        dev_err!(dev, "Get Device ID failed: {:x?}\n", id.get(..n.min(3)));
-        return Err(ENODEV);
-    }
-    if si_type == SiType::Bt {
-        let mut caps = [0u8; 16];
-        let n = transact(
-            &mut machine,
-            &regs,
-            si_type,
-            &sm::bt::GET_BT_CAPABILITIES,
-            &mut caps,
-        );
-        let applied = match (&mut machine, n) {
-            (Machine::Bt(bt), Ok(n)) => bt.apply_capabilities(caps.get(..n).unwrap_or(&[])),
-            _ => false,
-        };
-        if !applied {
-            dev_info!(dev, "BT capabilities not usable, keeping the defaults\n");
-        }
-    }
     let space = match layout.space {
         Space::Port => "i/o",
         Space::Memory => "mem",
@@ -168,31 +138,67 @@ fn bring_up(
     dev_info!(
         dev,
         "{} interface at {} {:#x}, spacing {}, irq {:?} (Rust ipmi_si)\n",
-        si_type.name(),
+        config.si_type.name(),
         space,
         layout.start,
         layout.spacing,
-        irq
+        config.irq
     );
+    Bound::new(dev, DevRef::new(raw_dev), regs, config)
+}
+
+/// Asks the BMC behind `regs` who it is (and, on BT, its capabilities),
+/// sleeping between polls: the machine ready for the interface, or `EIO`
+/// when the BMC does not answer well.
+fn probe_bmc(regs: &IoRegs, si_type: SiType) -> Result<Machine> {
+    let mut machine = Machine::new(si_type);
+    let mut id = [0u8; 32];
+    let n = transact(&mut machine, regs, si_type, &GET_DEVICE_ID, &mut id)?;
+    if n < 3 || id[2] != 0 {
+        return Err(EIO);
+    }
+    if si_type == SiType::Bt {
+        let mut caps = [0u8; 16];
+        let n = transact(
+            &mut machine,
+            regs,
+            si_type,
+            &sm::bt::GET_BT_CAPABILITIES,
+            &mut caps,
+        );
+        if let (Machine::Bt(bt), Ok(n)) = (&mut machine, n) {
+            // Unusable capabilities leave the defaults, as upstream.
+            let _ = bt.apply_capabilities(caps.get(..n).unwrap_or(&[]));
+        }
+    }
+    Ok(machine)
+}
+
+/// Registers the interface whose BMC answered.
+fn register(
+    regs: IoRegs,
+    machine: Machine,
+    config: &SiConfig,
+    dev: DevRef,
+) -> Result<Registration<Engine>> {
+    let raw_dev = dev.as_ptr();
     let info = Info {
-        addr_src,
-        dev: DevRef::new(raw_dev),
-        slave_addr,
+        addr_src: config.addr_src,
+        dev,
+        slave_addr: config.slave_addr,
     };
     // SAFETY: the device outlives its binding, which owns the
     // registration.
     let registration = unsafe {
         Registration::new(
             &<IpmiSi as kernel::ModuleMetadata>::THIS_MODULE,
-            Engine::new(regs, si_type, machine, irq, info),
-            raw_dev.as_ptr(),
-            slave_addr,
+            Engine::new(regs, config.si_type, machine, config.irq, info),
+            raw_dev,
+            config.slave_addr,
         )
     }?;
     registration.smi().add_sysfs()?;
-    Ok(Bound {
-        _registration: registration,
-    })
+    Ok(registration)
 }
 
 /// Whether something answers at the registers: all ones is an empty bus.
