@@ -31,7 +31,7 @@ shellcheck -S warning -s bash -e SC2154 selftests/guest/tests/*.sh
 phase "host: cargo clippy and cargo test (shared core and tools)"
 cargo clippy -q --workspace --all-targets -- -D warnings
 cargo test -q --workspace
-cargo build -q --release -p ipmi-bench
+cargo build -q --release -p ipmi-bench -p ipmi-fault-proxy
 make -s tools
 
 phase "fuzz: the KCS and BT state machines, 20 s each (cargo-fuzz, nightly)"

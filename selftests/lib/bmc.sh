@@ -25,9 +25,30 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# proxy_start DIR BMCPORT: the fault proxy in front of the BMC listening on
+# BMCPORT, with $fault_plan; sets proxy_port, appends to pids.
+proxy_start() {
+	local dir=$1 bmc_port=$2 bin=$here/target/release/ipmi-fault-proxy _
+	[ -x "$bin" ] || { echo "$bin missing: cargo build --release -p ipmi-fault-proxy" >&2; return 1; }
+	proxy_port=$(free_port)
+	setsid "$bin" --listen "127.0.0.1:$proxy_port" --bmc "127.0.0.1:$bmc_port" \
+		--plan "$fault_plan" --log "$dir/proxy.log" --seed 1 \
+		</dev/null >"$dir/proxy.out" 2>"$dir/proxy.err" &
+	pids+=("$!")
+	for _ in $(seq 50); do
+		grep -q '^listening' "$dir/proxy.out" 2>/dev/null && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || { cat "$dir/proxy.err" >&2; return 1; }
+		sleep 0.1
+	done
+	echo "the fault proxy did not start" >&2
+	return 1
+}
+
 # bmc_start KIND DIR INTF: start BMC KIND for interface INTF with its state
 # in DIR; sets qemu_bmc and appends any process it starts to the caller's
-# pids array. $here is the checkout.
+# pids array. $here is the checkout. With $fault_plan set (a plan file),
+# ipmi_sim sits behind tools/ipmi-fault-proxy, which applies it (its log
+# goes to DIR/proxy.log).
 bmc_start() {
 	local kind=$1 dir=$2 intf=$3
 	python3 "$here/selftests/bmc/make-fru.py" "$dir/fru.bin"
@@ -56,6 +77,10 @@ bmc_start() {
 			kill -0 "${pids[-1]}" 2>/dev/null || { cat "$dir/ipmi_sim.log" >&2; return 1; }
 			sleep 0.1
 		done
+		if [ -n "${fault_plan:-}" ]; then
+			proxy_start "$dir" "$port" || return 1
+			port=$proxy_port
+		fi
 		# reconnect-ms is needed: QEMU 10.0 crashes when ipmi-bmc-extern's
 		# chardev is connected synchronously at start-up.
 		qemu_bmc="-chardev socket,id=ipmi0,host=127.0.0.1,port=$port,reconnect-ms=1000"

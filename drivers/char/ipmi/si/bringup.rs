@@ -8,7 +8,8 @@
 //! again. Here the probe's Get Device ID is tried once while binding; if
 //! the BMC does not answer well, the device stays bound with its registers
 //! claimed and a work item asks again, 1 s later, then doubling up to once
-//! a minute, for as long as the device is bound. The interface registers
+//! a minute, for as long as the device is bound (on the long-work queue: a
+//! try sleeps up to the request time limit). The interface registers
 //! with the message handler the first time the BMC answers.
 
 use crate::engine::{DevRef, Engine};
@@ -65,7 +66,7 @@ impl WorkItem for Slot {
         let next = this.try_again();
         if let Some(delay_ms) = next {
             // Fails only while the binding cancels it: then it is over.
-            let _ = workqueue::system().enqueue_delayed(this, msecs_to_jiffies(delay_ms));
+            let _ = workqueue::system_long().enqueue_delayed(this, msecs_to_jiffies(delay_ms));
         }
     }
 }
@@ -156,7 +157,7 @@ impl Bound {
             GFP_KERNEL,
         )?;
         if waiting {
-            let _ = workqueue::system()
+            let _ = workqueue::system_long()
                 .enqueue_delayed(slot.clone(), msecs_to_jiffies(retry_delay_ms(1)));
         }
         Ok(Bound { slot })
