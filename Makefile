@@ -9,6 +9,7 @@
 #   make check        set up what is missing, then every test (README)
 #   make demo         boot a VM with a simulated BMC, ipmitool through our stack
 #   make bench        C-against-ours benchmarks, devintf and si (not a test)
+#   make faults       the fault scenarios, every plan x interface, C and ours side by side
 #   make soak         the long fuzz campaigns (10^6 ioctls per devintf, 10 min per machine)
 #   make setup        only the set-up (packages, sources, tools, kernel)
 #   make fmt          rustfmt the tree; make fmt-check to only check
@@ -24,7 +25,7 @@ KBUILD_ARGS = -C $(KDIR) M=$(CURDIR) $(if $(MO),MO=$(MO)) LLVM=$(LLVM) CLIPPY=$(
 
 RUST_SOURCES = $(shell git ls-files --cached --others --exclude-standard '*.rs')
 
-.PHONY: all modules clean check demo bench soak setup fmt fmt-check tools
+.PHONY: all modules clean check demo bench faults soak setup fmt fmt-check tools
 
 all: modules
 
@@ -80,6 +81,9 @@ bench:
 	selftests/bench/run --cpus 2
 	selftests/bench/run --cpus 1 --compare si
 	selftests/bench/run --cpus 2 --compare si
+
+faults:
+	selftests/faults/run
 
 fmt:
 	rustfmt --edition 2021 --config-path .rustfmt.toml $(RUST_SOURCES)

@@ -24,7 +24,7 @@ phase "formatting and shell lint"
 cargo fmt --all -- --check
 make -s fmt-check
 shellcheck -x -S warning scripts/*.sh selftests/vm-run selftests/run selftests/harness-selftest \
-	selftests/bench/run selftests/bench/regs selftests/soak/run .ci/run selftests/guest/entry.sh selftests/guest/lib.sh selftests/lib/bmc.sh
+	selftests/bench/run selftests/bench/regs selftests/faults/run selftests/soak/run .ci/run selftests/guest/entry.sh selftests/guest/lib.sh selftests/lib/bmc.sh
 # Guest tests are sourced with their environment (OUT, REPO, ...) set.
 shellcheck -S warning -s bash -e SC2154 selftests/guest/tests/*.sh
 

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # What `make demo` shows: our Rust modules loaded and working in the kernel,
 # a Rust in-kernel user talking to the BMC, and the clients answering
-# through our Rust /dev/ipmi0 (ipmi_devintf), over upstream's C handler and
-# interface driver (our twins of those are later issues).
+# through our Rust /dev/ipmi0 (ipmi_devintf) and our Rust KCS/BT driver
+# (ipmi_si), over upstream's C handler (our twin of it is a later issue).
 
 # show_log KO PATTERN: load and unload KO, showing the lines it logged that
 # match PATTERN; fails when it does not load or logs none.
@@ -18,10 +18,11 @@ tap_run "ipmi_export_test runs over it" show_log "$MODS/selftests/modules/ipmi_e
 rmmod ipmi_rs_core
 
 echo
-echo "### The IPMI stack: C ipmi_msghandler and $(si_driver), our Rust ipmi_devintf"
+echo "### The IPMI stack: C ipmi_msghandler, our Rust ipmi_devintf and ipmi_si"
 load_stack() {
-	load_stack_rust_devintf &&
-		grep -E '^ipmi' /proc/modules && dmesg | grep -E 'ipmi_devintf|ipmi device interface'
+	insmod "$(cko ipmi_msghandler)" && insmod "$(rust_devintf_ko)" && insmod "$(rust_si_ko)" &&
+		wait_for /dev/ipmi0 15 && si_is_ours &&
+		grep -E '^ipmi' /proc/modules && dmesg | grep -E 'ipmi_devintf|ipmi device interface|Rust ipmi_si'
 }
 tap_run "load the stack" load_stack
 echo

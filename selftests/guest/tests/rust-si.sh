@@ -10,8 +10,8 @@ ko=$(rust_si_ko)
 tools=$REPO/target/selftests
 work=$(mktemp -d)
 ensure_c_stack || return 0
-cycles=5
-[ -e /proc/lockdep ] && cycles=2
+cycles=20
+[ -e /proc/lockdep ] && cycles=4
 n=$((12 + 9))
 [ "$BMC" = ipmi_sim ] && n=$((n + 1))
 tap_expect $n
