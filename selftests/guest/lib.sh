@@ -132,6 +132,18 @@ load_stack_rust_si() {
 	cmod ipmi_devintf && insmod "$(rust_si_ko)" && wait_for /dev/ipmi0 15 && si_is_ours
 }
 
+# use_si rust|c [SECS]: put that ipmi_si in place of the loaded one, under
+# the loaded handler; /dev/ipmi0 comes back within SECS (15) and the
+# loaded driver is the one asked for.
+use_si() {
+	rmmod ipmi_si && [ ! -e /dev/ipmi0 ] || return 1
+	case "$1" in
+	rust) insmod "$(rust_si_ko)" && wait_for /dev/ipmi0 "${2:-15}" && si_is_ours ;;
+	c) cmod ipmi_si && wait_for /dev/ipmi0 "${2:-15}" && ! si_is_ours ;;
+	*) return 1 ;;
+	esac
+}
+
 # use_devintf rust|c: put that ipmi_devintf in place of the loaded one,
 # under the loaded handler; /dev/ipmi0 comes back.
 use_devintf() {
@@ -342,4 +354,22 @@ inkernel_watchdog() {
 	tap_run "${p}ipmitool mc watchdog off" ipmitool -I open mc watchdog off
 	tap_run "${p}ipmitool sees the watchdog stopped" watchdog_disarmed
 	rm -f "$OUT/wd.txt" "$OUT/wd2.txt"
+}
+
+# raw_get_device_id: Get Device ID as raw bytes through /dev/ipmi0
+# (ipmitool strips the completion code).
+raw_get_device_id() {
+	ipmitool -I open raw 0x06 0x01 | tr -s ' \n' ' ' | grep -E '^ ?[0-9a-f]{2}( [0-9a-f]{2}){10}'
+}
+
+# raw_invalid: an unknown command fails with the BMC's completion code
+# (0xc1), which ipmitool shows.
+raw_invalid() {
+	local log rc=0
+	log=$(mktemp)
+	! ipmitool -I open raw 0x06 0x7f >"$log" 2>&1
+	cat "$log"
+	grep -q 'rsp=0xc1' "$log" || rc=1
+	rm -f "$log"
+	return $rc
 }

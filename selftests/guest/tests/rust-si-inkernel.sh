@@ -8,14 +8,10 @@
 # in use, ours or upstream's alike (seen with upstream's ipmi_si in the
 # same VM), so nothing can unload ipmi_si afterwards.
 
-ko=$(rust_si_ko)
 ensure_c_stack || return 0
 tap_expect 8
 
-swap_to_rust_si() {
-	rmmod ipmi_si && [ ! -e /dev/ipmi0 ] && insmod "$ko" && wait_for /dev/ipmi0 15
-}
-tap_run "our ipmi_si replaces upstream's" swap_to_rust_si
+tap_run "our ipmi_si replaces upstream's" use_si rust
 
 inkernel_watchdog "over our ipmi_si: "
 

@@ -6,7 +6,6 @@
 # such a removal upstream's C handler may keep a reference on the
 # interface's module (seen on ipmi_sim), so ipmi_si may not unload again.
 
-ko=$(rust_si_ko)
 tools=$REPO/target/selftests
 work=$(mktemp -d)
 ensure_c_stack || return 0
@@ -15,7 +14,7 @@ cycles=5
 tap_expect 3
 
 ours_loaded() {
-	si_is_ours || { rmmod ipmi_si && insmod "$ko" && wait_for /dev/ipmi0 15 && si_is_ours; }
+	si_is_ours || use_si rust
 }
 tap_run "our ipmi_si drives the interface" ours_loaded
 

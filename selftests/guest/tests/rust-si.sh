@@ -35,9 +35,8 @@ si_attrs >"$work/c-attrs.txt"
 
 swap_to_rust_si() {
 	local mark
-	rmmod ipmi_si && [ ! -e /dev/ipmi0 ] || return 1
 	mark=$(kmsg_mark)
-	insmod "$ko" && wait_for /dev/ipmi0 15 || { kmsg_since "$mark"; return 1; }
+	use_si rust || { kmsg_since "$mark"; return 1; }
 	kmsg_since "$mark" | grep 'Rust ipmi_si'
 	[ "$(modinfo -F filename "$ko")" = "$ko" ]
 }
@@ -88,15 +87,7 @@ idle_quiet() {
 }
 tap_run "our ipmi_si: idle for 10 s without a single wake-up" idle_quiet
 
-raw_get_device_id() {
-	ipmitool -I open raw 0x06 0x01 | tr -s ' \n' ' ' | grep -E '^ ?[0-9a-f]{2}( [0-9a-f]{2}){10}'
-}
 tap_run "our ipmi_si: ipmitool raw 0x06 0x01" raw_get_device_id
-raw_invalid() {
-	! ipmitool -I open raw 0x06 0x7f >"$work/raw.txt" 2>&1
-	cat "$work/raw.txt"
-	grep -q 'rsp=0xc1' "$work/raw.txt"
-}
 tap_run "our ipmi_si: an invalid command ends in completion code 0xc1" raw_invalid
 
 many_clients() {

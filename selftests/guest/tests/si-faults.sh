@@ -8,7 +8,6 @@
 # printed in its result's description and kept in $OUT/faults.txt, side
 # by side.
 
-ko=$(rust_si_ko)
 requests=${FAULT_REQUESTS:-30}
 ensure_c_stack || return 0
 tap_expect 5
@@ -56,9 +55,6 @@ still_answers() {
 under_faults "upstream's ipmi_si"
 tap_run "upstream's ipmi_si: Get Device ID still answers" still_answers
 
-swap_to_rust_si() {
-	rmmod ipmi_si && [ ! -e /dev/ipmi0 ] && insmod "$ko" && wait_for /dev/ipmi0 30 && si_is_ours
-}
-tap_run "our ipmi_si replaces upstream's" swap_to_rust_si
+tap_run "our ipmi_si replaces upstream's" use_si rust 30
 under_faults "our ipmi_si"
 tap_run "our ipmi_si: Get Device ID still answers" still_answers

@@ -278,10 +278,7 @@ impl State {
 
     /// Runs the machine as far as it goes now.
     fn pump(&mut self, regs: &IoRegs, si_type: SiType, out: &mut Outbox) -> Wake {
-        let now = Instant::<Monotonic>::now();
-        let elapsed = (now - self.last_run).as_micros_ceil();
-        self.last_run = now;
-        let mut elapsed_us = u32::try_from(elapsed.max(0)).unwrap_or(u32::MAX);
+        let mut elapsed_us = micros_since(&mut self.last_run);
         let mut bank = Bank::new(regs, si_type);
         let wake = loop {
             if out.full() {
@@ -340,6 +337,15 @@ impl State {
             }
         }
     }
+}
+
+/// Microseconds from `*last` to now, for a machine's `elapsed_us`
+/// (saturating); `*last` becomes now.
+pub(crate) fn micros_since(last: &mut Instant<Monotonic>) -> u32 {
+    let now = Instant::<Monotonic>::now();
+    let elapsed = (now - *last).as_micros_ceil();
+    *last = now;
+    u32::try_from(elapsed.max(0)).unwrap_or(u32::MAX)
 }
 
 /// One interface: what the handler registers as its `send_info`.

@@ -61,7 +61,7 @@ mod pci;
 mod regs;
 
 use bringup::Bound;
-use engine::{DevRef, Engine, Info, Machine};
+use engine::{micros_since, DevRef, Engine, Info, Machine};
 use glue::smi::Registration;
 use ipmi::si::{self as sm, Action, Resend};
 use kext::ioregs::{IoRegs, Layout, Space};
@@ -234,9 +234,7 @@ fn transact(
     let mut bank = Bank::new(regs, si_type);
     let mut last = Instant::<Monotonic>::now();
     loop {
-        let now = Instant::<Monotonic>::now();
-        let elapsed = u32::try_from((now - last).as_micros_ceil().max(0)).unwrap_or(u32::MAX);
-        last = now;
+        let elapsed = micros_since(&mut last);
         match sm::run(machine.sm(), &mut bank, elapsed) {
             Action::Wait { us } => fsleep(Delta::from_micros(i64::from(us.max(10)))),
             Action::Response(_) => {
