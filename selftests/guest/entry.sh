@@ -60,3 +60,11 @@ cat /proc/sys/kernel/tainted >"$OUT/tainted"
 dmesg >"$OUT/dmesg.txt"
 date +%s >"$OUT/done"
 sync
+# A test that asked for it (panic_after_tests) ends the boot in a kernel
+# panic, once everything above is saved; vm-run then judges the console
+# up to this marker as usual, the panic after it, and the host-side
+# checks the test left in panic-request.
+if [ -f "$OUT/panic-request" ]; then
+	echo "ipmi-rs: panic requested by the tests" >/dev/kmsg
+	echo c >/proc/sysrq-trigger
+fi

@@ -373,3 +373,39 @@ raw_invalid() {
 	rm -f "$log"
 	return $rc
 }
+
+# panic_after_tests CHECK...: end the boot in a kernel panic once every
+# test has run and its results are saved (entry.sh), and have the host
+# check then that the fault proxy's log (the boot's plan marks the
+# messages) holds each CHECK, "PATTERN MIN": at least MIN lines matching
+# PATTERN. The panic can only be the last thing of a boot.
+panic_after_tests() {
+	printf '%s\n' "$@" >"$OUT/panic-request"
+}
+
+# panic_event_test c|rust: that ipmi_si under upstream's handler with
+# panic_op=string; the panic (after the boot's tests) must put the
+# Platform Event and the panic string's SEL records through it to the
+# BMC, and the VM must then end (a driver that never completes them
+# leaves the handler polling for ever: the boot times out). Four clients
+# run into the panic.
+panic_event_test() {
+	ensure_c_stack
+	tap_expect 2
+	if [ "$1" = rust ]; then
+		tap_run "our ipmi_si in place of upstream's" use_si rust
+	else
+		tap_run "upstream's ipmi_si in place" sh -c '! grep -q O /sys/module/ipmi_si/taint'
+	fi
+	tap_run "panic_op=string set on the handler" sh -c \
+		'echo string >/sys/module/ipmi_msghandler/parameters/panic_op &&
+		 grep -qx string /sys/module/ipmi_msghandler/parameters/panic_op'
+	# Clients keep the interface busy into the panic, so that it strikes
+	# with a transaction under way (the handler queues its event behind).
+	local n
+	for n in 1 2 3 4; do
+		(while :; do ipmitool -I open mc info; done) >/dev/null 2>&1 &
+		echo "panic-time client $n: pid $!"
+	done
+	panic_after_tests "netfn=0x04 cmd=0x02 1" "netfn=0x0a cmd=0x44 2"
+}

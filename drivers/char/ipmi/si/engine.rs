@@ -31,9 +31,11 @@ use crate::kext::sysfs::{AttrGroup, Page, Show};
 use crate::regs::{Bank, SiType};
 use core::fmt::Write;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::irq::IrqReturn;
 use kernel::prelude::*;
 use kernel::sync::{Mutex, SpinLockIrq};
+use kernel::time::delay::udelay;
 use kernel::time::hrtimer::{
     HasHrTimer, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerRestart, RelativeMode,
 };
@@ -46,6 +48,11 @@ const IDLE_TICK_US: u32 = 10_000;
 const OUTBOX: usize = 4;
 /// Least time between two warnings of one interface.
 const WARN_INTERVAL_MS: i64 = 5_000;
+/// Panic time: the longest busy-wait between two steps of the machine.
+const POLL_DELAY_MAX_US: u32 = 1_000;
+/// Panic time: the most `flush_messages` waits for one transaction; the
+/// handler's poll loop carries on after it.
+const FLUSH_BOUND_US: u32 = 10_000_000;
 /// Get Device ID, the probe of a hosed interface.
 const GET_DEVICE_ID: [u8; 2] = [0x18, 0x01];
 
@@ -364,6 +371,9 @@ pub(crate) struct Engine {
     si_type: SiType,
     irq_number: Option<u32>,
     info: Info,
+    /// Set by the handler at panic time: everything runs in its calls, by
+    /// polling, with interrupts off and the other CPUs stopped.
+    run_to_completion: AtomicBool,
 }
 
 /// What `get_smi_info` and sysfs report.
@@ -471,6 +481,7 @@ impl Engine {
             si_type,
             irq_number,
             info,
+            run_to_completion: AtomicBool::new(false),
         }? Error)
     }
 
@@ -527,21 +538,73 @@ impl Engine {
                 }
                 (st.intf, wake)
             };
-            if let Some(warning) = out.warning {
-                if self.warn_allowed() {
-                    self.warn(warning);
-                }
-            }
-            if let Some(intf) = intf {
-                if out.pretimeout {
-                    intf.watchdog_pretimeout();
-                }
-                for msg in out.msgs.iter_mut().filter_map(Option::take) {
-                    intf.msg_received(msg);
-                }
-            }
+            self.deliver(out, intf);
             if wake != Wake::Now {
                 return;
+            }
+        }
+    }
+
+    /// Hands up what a pump left, after the lock.
+    fn deliver(&self, mut out: Outbox, intf: Option<Intf>) {
+        if let Some(warning) = out.warning {
+            if self.warn_allowed() {
+                self.warn(warning);
+            }
+        }
+        if let Some(intf) = intf {
+            if out.pretimeout {
+                intf.watchdog_pretimeout();
+            }
+            for msg in out.msgs.iter_mut().filter_map(Option::take) {
+                intf.msg_received(msg);
+            }
+        }
+    }
+
+    fn run_to_completion(&self) -> bool {
+        self.run_to_completion.load(Ordering::Acquire)
+    }
+
+    /// One pump at panic time: no timer (interrupts are off, nothing would
+    /// run it), and no spinning on the lock, which a CPU stopped inside it
+    /// would hold for ever. Returns when to run again and whether a
+    /// transaction is still under way, or `None` if the lock is taken.
+    fn step_polled(&self) -> Option<(Wake, bool)> {
+        let mut out = Outbox::default();
+        let (intf, wake, busy) = {
+            let mut st = self.state.try_lock()?;
+            if st.stopped {
+                return Some((Wake::Never, false));
+            }
+            let wake = st.pump(&self.regs, self.si_type, &mut out);
+            let busy = !matches!(st.current, Current::None) || st.waiting.is_some();
+            (st.intf, wake, busy)
+        };
+        if let Some(warning) = out.warning.take() {
+            // No rate limit state to take at panic time; the log is what
+            // the operator will read.
+            self.warn(warning);
+        }
+        self.deliver(out, intf);
+        Some((wake, busy))
+    }
+
+    /// Panic time: runs the machine until nothing is under way, busy-waiting
+    /// the machine's own delays; bounded, the handler polls on after it.
+    fn flush_polled(&self) {
+        let mut waited_us = 0u32;
+        while let Some((wake, busy)) = self.step_polled() {
+            if !busy && wake != Wake::Now {
+                return;
+            }
+            if let Wake::After(us) = wake {
+                if waited_us >= FLUSH_BOUND_US {
+                    return;
+                }
+                let us = us.min(POLL_DELAY_MAX_US);
+                udelay(Delta::from_micros(i64::from(us)));
+                waited_us = waited_us.saturating_add(us);
             }
         }
     }
@@ -721,6 +784,19 @@ impl Smi for Engine {
     }
 
     fn sender(&self, msg: SmiMsg) -> Result<(), Refused> {
+        if self.run_to_completion() {
+            // The handler flushes or polls next. A lock left taken by a
+            // stopped CPU refuses the message: the handler answers it and
+            // goes on instead of waiting for ever.
+            let Some(mut st) = self.state.try_lock() else {
+                return Err(Refused { msg, cc: 0xc0 });
+            };
+            if st.stopped || st.waiting.is_some() {
+                return Err(Refused { msg, cc: 0xc0 });
+            }
+            st.waiting = Some(msg);
+            return Ok(());
+        }
         {
             let mut st = self.state.lock();
             if st.stopped || st.waiting.is_some() {
@@ -761,7 +837,26 @@ impl Smi for Engine {
         }
     }
 
+    fn flush_messages(&self) {
+        if self.run_to_completion() {
+            self.flush_polled();
+        } else {
+            self.kick(false);
+        }
+    }
+
+    fn set_run_to_completion(&self, enable: bool) {
+        self.run_to_completion.store(enable, Ordering::Release);
+    }
+
     fn poll(&self) {
-        self.kick(false);
+        if self.run_to_completion() {
+            // The handler's panic loop calls this back to back: let time
+            // pass so that the machine's waits and timeouts advance.
+            udelay(Delta::from_micros(10));
+            let _ = self.step_polled();
+        } else {
+            self.kick(false);
+        }
     }
 }
