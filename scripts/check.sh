@@ -34,9 +34,9 @@ cargo test -q --workspace
 cargo build -q --release -p ipmi-bench -p ipmi-fault-proxy
 make -s tools
 
-phase "fuzz: the KCS and BT state machines, 20 s each (cargo-fuzz, nightly)"
+phase "fuzz: the KCS and BT state machines and KCS run_on against run, 20 s each (cargo-fuzz, nightly)"
 # Longer campaigns: see fuzz/README.md.
-for target in kcs bt; do
+for target in kcs bt kcs_run_on; do
 	(cd fuzz && cargo +nightly fuzz run "$target" -- -max_total_time=20 2>&1 | tail -3)
 done
 

@@ -77,6 +77,16 @@ impl Machine {
         }
     }
 
+    /// Runs the machine against the registers until it waits or reports
+    /// (`si::run`), statically dispatched: KCS through its read-phase
+    /// shortcut.
+    fn run(&mut self, bank: &mut Bank<'_>, elapsed_us: u32) -> Action {
+        match self {
+            Machine::Kcs(m) => m.run_on(bank, elapsed_us),
+            Machine::Bt(m) => sm::run(m, bank, elapsed_us),
+        }
+    }
+
     /// Times the machine gave the interface up (KCS; BT recovers by
     /// itself and is never hosed).
     fn hosed_count(&self) -> u32 {
@@ -162,6 +172,8 @@ pub(crate) struct State {
     intf: Option<Intf>,
     stopped: bool,
     last_warning: Option<Instant<Monotonic>>,
+    /// The timer was started and not cancelled or run since.
+    timer_armed: bool,
     pub(crate) counters: Counters,
 }
 
@@ -177,6 +189,7 @@ impl State {
             intf: None,
             stopped: true,
             last_warning: None,
+            timer_armed: false,
             counters: Counters::default(),
         }
     }
@@ -291,7 +304,7 @@ impl State {
             if out.full() {
                 break Wake::Now;
             }
-            let action = sm::run(self.machine.sm(), &mut bank, elapsed_us);
+            let action = self.machine.run(&mut bank, elapsed_us);
             elapsed_us = 0;
             match action {
                 Action::Wait { us } => break Wake::After(us.max(1)),
@@ -487,12 +500,16 @@ impl Engine {
 
     /// Arms the timer for `wake`, or stops it; called under the lock so
     /// that the decision and the timer agree.
-    fn arm(&self, wake: Wake, from_timer: bool) {
+    fn arm(&self, st: &mut State, wake: Wake, from_timer: bool) {
         let us = match wake {
             Wake::Now => 1,
             Wake::After(us) => us,
             Wake::Never => {
-                if !from_timer {
+                // A running callback (`from_timer`) is not queued; an
+                // unarmed timer needs no cancel (it costs the timer base's
+                // lock, several times per request).
+                let armed = core::mem::replace(&mut st.timer_armed, false);
+                if armed && !from_timer {
                     // SAFETY: the timer is initialised; try_to_cancel does
                     // not wait, so it is safe under the lock and while the
                     // callback runs elsewhere (which then decides itself).
@@ -509,6 +526,7 @@ impl Engine {
         // timer: the engine's drop cancels it (`PinnedDrop`) after
         // `shutdown` stopped re-arming.
         unsafe { <Self as HasHrTimer<Self>>::start(self, Delta::from_micros(i64::from(us))) };
+        st.timer_armed = true;
     }
 
     /// Runs the pump and everything after it: timer, deliveries.
@@ -534,7 +552,7 @@ impl Engine {
                     _ => {}
                 }
                 if wake != Wake::Now {
-                    self.arm(wake, from_timer);
+                    self.arm(&mut st, wake, from_timer);
                 }
                 (st.intf, wake)
             };
@@ -828,11 +846,17 @@ impl Smi for Engine {
     }
 
     fn set_need_watch(&self, watch_mask: u32) {
-        let was = {
+        let (was, irq) = {
             let mut st = self.state.lock();
-            core::mem::replace(&mut st.watch_mask, watch_mask)
+            (
+                core::mem::replace(&mut st.watch_mask, watch_mask),
+                st.policy.irq(),
+            )
         };
-        if was == 0 && watch_mask != 0 {
+        // Only a polled interface starts its tick here; with an interrupt
+        // the handler's watching changes nothing (and it toggles with every
+        // request).
+        if was == 0 && watch_mask != 0 && !irq {
             self.kick(false);
         }
     }

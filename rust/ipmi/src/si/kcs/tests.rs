@@ -1044,3 +1044,90 @@ proptest! {
 fn echo_helper_matches_the_model() {
     assert_eq!(echo(&[0x18, 0x01, 9]), [0x1c, 0x01, 0, 9]);
 }
+
+/// Drives `kcs` through `requests` against `bmc` as the driver does (an
+/// idle poll, then the transaction; time passes at waits only), with
+/// [`run`] or with [`Kcs::run_on`]; returns every action either returned.
+fn drive(
+    kcs: &mut Kcs,
+    bmc: &mut KcsBmc,
+    requests: &[(Vec<u8>, Resend)],
+    fused: bool,
+) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let mut go = |kcs: &mut Kcs, bmc: &mut KcsBmc, elapsed: u32| {
+        let action = if fused {
+            kcs.run_on(&mut Wired(bmc), elapsed)
+        } else {
+            run(kcs, &mut Wired(bmc), elapsed)
+        };
+        actions.push(action);
+        action
+    };
+    for (request, resend) in requests {
+        go(kcs, bmc, 0);
+        let started = if kcs.is_hosed() {
+            kcs.start_probe(request, *resend)
+        } else {
+            kcs.start(request, *resend)
+        };
+        if started.is_err() {
+            continue;
+        }
+        let mut elapsed = 0;
+        for _ in 0..100_000 {
+            match go(kcs, bmc, elapsed) {
+                Action::Wait { us } => {
+                    let us = us.max(1);
+                    bmc.advance(us);
+                    elapsed = us;
+                }
+                _ => break,
+            }
+        }
+    }
+    actions
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+    /// `run_on`'s read-phase shortcut changes nothing a caller can see:
+    /// the same actions, responses, register accesses and counts as `run`
+    /// over `step`, whatever the BMC does.
+    #[test]
+    fn run_on_is_run(
+        limits in limits(),
+        behaviour in behaviour(),
+        requests in proptest::collection::vec(request(), 1..5),
+    ) {
+        let mut by_step = (Kcs::new(limits), KcsBmc::new(behaviour));
+        let mut fused = by_step.clone();
+        let a = drive(&mut by_step.0, &mut by_step.1, &requests, false);
+        let b = drive(&mut fused.0, &mut fused.1, &requests, true);
+        prop_assert_eq!(a, b);
+        prop_assert_eq!(by_step.0.response(), fused.0.response());
+        prop_assert_eq!(by_step.0.stats(), fused.0.stats());
+        prop_assert_eq!(&by_step.1.accesses, &fused.1.accesses);
+    }
+}
+
+#[test]
+fn run_on_takes_the_read_phase_shortcut() {
+    // A 15-byte response: each byte is a status, a data read and a READ,
+    // as through `step`, and the transaction ends as there.
+    let response: Vec<u8> = [0x1c, 0x01, 0x00].into_iter().chain(1..=12).collect();
+    let behaviour = Behaviour {
+        response: Some(response.clone()),
+        ..Behaviour::default()
+    };
+    let mut by_step = (Kcs::default(), KcsBmc::new(behaviour));
+    let mut fused = by_step.clone();
+    let requests = [(GET_DEVICE_ID.to_vec(), Resend::Always)];
+    let a = drive(&mut by_step.0, &mut by_step.1, &requests, false);
+    let b = drive(&mut fused.0, &mut fused.1, &requests, true);
+    assert_eq!(a, b);
+    assert!(matches!(b.last(), Some(Action::Response(_))));
+    assert_eq!(fused.0.response(), &response[..]);
+    assert_eq!(by_step.1.accesses, fused.1.accesses);
+    assert!(fused.1.accesses.len() >= 3 * response.len());
+}
