@@ -23,5 +23,6 @@ pub mod devintf;
 pub mod ipmb;
 pub mod msg;
 pub mod request;
+pub mod seq;
 pub mod si;
 pub mod smi;
