@@ -21,6 +21,7 @@ pub mod cc;
 pub mod device_id;
 pub mod devintf;
 pub mod ipmb;
+pub mod maintenance;
 pub mod msg;
 pub mod request;
 pub mod seq;
