@@ -140,6 +140,17 @@ enum Wake {
     Never,
 }
 
+/// Who runs the pump.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kicker {
+    /// The timer expired.
+    Timer,
+    /// The interface interrupted.
+    Irq,
+    /// The handler called (a request, a poll, a change of what it watches).
+    Call,
+}
+
 /// What a pump leaves for after the lock.
 #[derive(Default)]
 struct Outbox {
@@ -167,7 +178,10 @@ pub(crate) struct State {
     policy: Policy,
     current: Current,
     waiting: Option<SmiMsg>,
-    last_run: Instant<Monotonic>,
+    /// When the last pump ended in a wait: the machine is told the time
+    /// since. `None` after any other end, when no transaction waits and
+    /// the time does not matter, which spares a clock read per pump.
+    last_wait: Option<Instant<Monotonic>>,
     watch_mask: u32,
     intf: Option<Intf>,
     stopped: bool,
@@ -184,7 +198,7 @@ impl State {
             policy: Policy::new(irq),
             current: Current::None,
             waiting: None,
-            last_run: Instant::now(),
+            last_wait: None,
             watch_mask: 0,
             intf: None,
             stopped: true,
@@ -298,7 +312,10 @@ impl State {
 
     /// Runs the machine as far as it goes now.
     fn pump(&mut self, regs: &IoRegs, si_type: SiType, out: &mut Outbox) -> Wake {
-        let mut elapsed_us = micros_since(&mut self.last_run);
+        let mut elapsed_us = self
+            .last_wait
+            .take()
+            .map_or(0, |mut since| micros_since(&mut since));
         let mut bank = Bank::new(regs, si_type);
         let wake = loop {
             if out.full() {
@@ -336,6 +353,9 @@ impl State {
             .counters
             .register_accesses
             .wrapping_add(u64::from(bank.accesses));
+        if let Wake::After(_) = wake {
+            self.last_wait = Some(Instant::now());
+        }
         wake
     }
 
@@ -452,10 +472,6 @@ impl HrTimerCallback for Engine {
     type Pointer<'a> = Pin<&'a Engine>;
 
     fn run(this: Pin<&Engine>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
-        {
-            let mut st = this.state.lock();
-            st.counters.timer_wakeups = st.counters.timer_wakeups.wrapping_add(1);
-        }
         this.get_ref().kick(true);
         // Re-armed under the lock when wanted (`arm`).
         HrTimerRestart::NoRestart
@@ -464,15 +480,11 @@ impl HrTimerCallback for Engine {
 
 impl Handler for Engine {
     fn handle_irq(&self) -> IrqReturn {
-        {
-            let mut st = self.state.lock();
-            st.counters.interrupts = st.counters.interrupts.wrapping_add(1);
-        }
         if self.si_type == SiType::Bt {
             // Acknowledge the BT interrupt, keep it enabled.
             self.regs.write(bt::INTMASK_REGISTER, 0x03);
         }
-        self.kick(false);
+        let _ = self.kick_by(Kicker::Irq, None);
         IrqReturn::Handled
     }
 }
@@ -531,12 +543,42 @@ impl Engine {
 
     /// Runs the pump and everything after it: timer, deliveries.
     fn kick(&self, from_timer: bool) {
+        let kicker = if from_timer {
+            Kicker::Timer
+        } else {
+            Kicker::Call
+        };
+        let _ = self.kick_by(kicker, None);
+    }
+
+    /// Runs the pump for `kicker`, first taking `msg` as the waiting
+    /// request if there is one, all in the first lock hold (one lock round
+    /// trip per request and per interrupt, not two). A message that cannot
+    /// wait (stopped, or one waits already) comes back refused.
+    fn kick_by(&self, kicker: Kicker, mut msg: Option<SmiMsg>) -> Result<(), Refused> {
+        let from_timer = kicker == Kicker::Timer;
+        let mut kicker_once = kicker;
         loop {
             let mut out = Outbox::default();
             let (intf, wake) = {
                 let mut st = self.state.lock();
+                // Counted once, on the first round.
+                let kicker = core::mem::replace(&mut kicker_once, Kicker::Call);
+                match kicker {
+                    Kicker::Timer => {
+                        st.counters.timer_wakeups = st.counters.timer_wakeups.wrapping_add(1)
+                    }
+                    Kicker::Irq => st.counters.interrupts = st.counters.interrupts.wrapping_add(1),
+                    Kicker::Call => {}
+                }
+                if let Some(new) = msg.take() {
+                    if st.stopped || st.waiting.is_some() {
+                        return Err(Refused { msg: new, cc: 0xc0 });
+                    }
+                    st.waiting = Some(new);
+                }
                 if st.stopped {
-                    return;
+                    return Ok(());
                 }
                 if from_timer {
                     st.probe_if_hosed();
@@ -558,7 +600,7 @@ impl Engine {
             };
             self.deliver(out, intf);
             if wake != Wake::Now {
-                return;
+                return Ok(());
             }
         }
     }
@@ -815,15 +857,7 @@ impl Smi for Engine {
             st.waiting = Some(msg);
             return Ok(());
         }
-        {
-            let mut st = self.state.lock();
-            if st.stopped || st.waiting.is_some() {
-                return Err(Refused { msg, cc: 0xc0 });
-            }
-            st.waiting = Some(msg);
-        }
-        self.kick(false);
-        Ok(())
+        self.kick_by(Kicker::Call, Some(msg))
     }
 
     fn get_smi_info(&self, info: &mut ipmi_bindings::ipmi_smi_info) -> Result {
