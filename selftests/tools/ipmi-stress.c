@@ -26,6 +26,14 @@
  *   ipmi-stress defaults
  *       puts back the interface-wide settings a test may have changed: our
  *       slave address 0x20 and LUN 2 (the SMS LUN) on every channel.
+ *   ipmi-stress events N [hold]
+ *       with the fault proxy's "events" action on Get SEL Info: one open
+ *       file enables events (SET_GETS_EVENTS), a second does not and sends
+ *       Get SEL Info, after which the BMC's event buffer yields N events
+ *       (made up by the proxy). The first file must get all N, in order,
+ *       within 5 s; the second nothing but its answer. With "hold", the
+ *       first file leaves its events queued for 3 s and then sends a
+ *       request, and prints whether it could.
  *   ipmi-stress inflight SECONDS
  *       keep requests in flight until SECONDS pass or the device fails;
  *       prints how the file ended (for unloading the interface under it).
@@ -398,6 +406,115 @@ static int inflight(double seconds)
 	return 0;
 }
 
+/* The events the fault proxy makes up (its "events" action): a temperature
+ * sensor, number 0x42, record ids counting from 1. */
+#define EVENT_SENSOR_TYPE 0x01
+#define EVENT_SENSOR_NUMBER 0x42
+
+/* Receives one message from fd within ms; 1 if one came, 0 if not, -1 on
+ * error. */
+static int receive_within(int fd, int ms, struct ipmi_recv *recv, unsigned char *buf,
+			  struct ipmi_addr *addr)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return 0;
+	recv->addr = (unsigned char *)addr;
+	recv->addr_len = sizeof(*addr);
+	recv->msg.data = buf;
+	recv->msg.data_len = IPMI_MAX_MSG_LENGTH;
+	return ioctl(fd, IPMICTL_RECEIVE_MSG_TRUNC, recv) < 0 ? -1 : 1;
+}
+
+static int events(int want, int hold)
+{
+	struct ipmi_req trigger = {
+		.addr = (unsigned char *)&bmc,
+		.addr_len = sizeof(bmc),
+		.msgid = 1,
+		.msg = { .netfn = 0x0a, .cmd = 0x40 },	/* Get SEL Info */
+	};
+	int fd = open(path, O_RDWR), other = open(path, O_RDWR), on = 1;
+	int got = 0, in_order = 1, last_id = 0, other_got = 0, answered = 0, rv;
+	double deadline;
+
+	if (fd < 0 || other < 0) {
+		perror("open");
+		return 1;
+	}
+	if (ioctl(fd, IPMICTL_SET_GETS_EVENTS_CMD, &on) < 0) {
+		perror("SET_GETS_EVENTS");
+		return 1;
+	}
+	/* The other user sends the trigger: the user with events reads
+	 * nothing but events. */
+	if (ioctl(other, IPMICTL_SEND_COMMAND, &trigger) < 0) {
+		perror("SEND_COMMAND");
+		return 1;
+	}
+	deadline = now() + 5;
+	while (!answered && now() < deadline) {
+		unsigned char buf[IPMI_MAX_MSG_LENGTH];
+		struct ipmi_addr addr;
+		struct ipmi_recv recv;
+
+		if (receive_within(other, 200, &recv, buf, &addr) > 0) {
+			if (recv.recv_type == IPMI_RESPONSE_RECV_TYPE && recv.msgid == 1)
+				answered = 1;
+			else
+				other_got++;
+		}
+	}
+	printf("events: the trigger was %s\n", answered ? "answered" : "not answered");
+	if (hold) {
+		/* Leave the events queued, then ask something. */
+		sleep(3);
+		rv = send_get_device_id(fd, 99);
+		printf("events: a request from the user with the events queued: %s\n",
+		       rv < 0 ? strerror(errno) : "sent");
+	}
+	deadline = now() + 5;
+	while (got < want && now() < deadline) {
+		unsigned char buf[IPMI_MAX_MSG_LENGTH];
+		struct ipmi_addr addr;
+		struct ipmi_recv recv;
+
+		rv = receive_within(fd, 200, &recv, buf, &addr);
+		if (rv < 0) {
+			perror("RECEIVE_MSG_TRUNC");
+			return 1;
+		}
+		if (rv == 0 || recv.recv_type != IPMI_ASYNC_EVENT_RECV_TYPE)
+			continue;
+		/* An SEL-format record: id in bytes 0-1, sensor type and number
+		 * at 10 and 11. */
+		if (recv.msg.data_len >= 16 && buf[10] == EVENT_SENSOR_TYPE &&
+		    buf[11] == EVENT_SENSOR_NUMBER) {
+			int id = buf[0] | buf[1] << 8;
+
+			if (id <= last_id)
+				in_order = 0;
+			last_id = id;
+			got++;
+		}
+	}
+	{
+		unsigned char buf[IPMI_MAX_MSG_LENGTH];
+		struct ipmi_addr addr;
+		struct ipmi_recv recv;
+
+		while (receive_within(other, 300, &recv, buf, &addr) > 0)
+			other_got++;
+	}
+	printf("events: %d of %d events reached the user that asked%s\n", got, want,
+	       in_order ? ", in order" : ", out of order");
+	printf("events: the other user got %d message(s) besides its answer\n", other_got);
+	close(other);
+	close(fd);
+	return answered && got == want && in_order && other_got == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "clients"))
@@ -410,6 +527,8 @@ int main(int argc, char **argv)
 		return defaults();
 	if (argc >= 2 && !strcmp(argv[1], "efault"))
 		return efault();
+	if (argc >= 3 && !strcmp(argv[1], "events"))
+		return events(atoi(argv[2]), argc >= 4 && !strcmp(argv[3], "hold"));
 	if (argc >= 3 && !strcmp(argv[1], "inflight"))
 		return inflight(atof(argv[2]));
 	fprintf(stderr, "usage: see the head of ipmi-stress.c\n");

@@ -54,7 +54,7 @@
 //!          | "truncate=" N | "oversize=" N | "garbage=" N | "unsolicited"
 //!          | "busy" | "silent=" SECS | "silent=" MS "ms" | "slow=" MS
 //!          | "reconnect" [ "=qemu" | "=bmc" | "=both" ]
-//!          | "attn-storm=" N | "attn-irq-storm=" N
+//!          | "attn-storm=" N | "attn-irq-storm=" N | "events=" N
 //! ```
 //!
 //! Without `nth` or `every` a rule fires on every selected request (after
@@ -133,6 +133,17 @@
 //!   by reading the message flags; whether there is then anything to fetch
 //!   is up to the BMC, so this floods the driver's flag handling, not its
 //!   event or command queues.
+//! - `events=N`: the request is forwarded as usual; then the proxy has N
+//!   events in the BMC's event buffer: it sends ATTN_IRQ to QEMU, adds the
+//!   "event message buffer full" flag (0x02) to every successful Get
+//!   Message Flags answer while events wait, and answers each Read Event
+//!   Message Buffer itself (not forwarded) with one event until the N are
+//!   read; after that the BMC answers them again. Each event is a system
+//!   event record (type 0x02) from generator 0x20, temperature sensor
+//!   [`proxy::EVENT_SENSOR`] (0x42), whose record id (bytes 0-1) and first
+//!   event data byte count the events handed out since the proxy started.
+//!   Each one handed out gets a log line with action `event`. Rules of
+//!   several `events` add up.
 //!
 //! # What QEMU makes of it
 //!

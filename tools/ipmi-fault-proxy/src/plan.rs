@@ -80,6 +80,12 @@ pub enum Action {
         /// ATTN_IRQ rather than ATTN.
         irq: bool,
     },
+    /// Forward the request, then have this many events read from the
+    /// BMC's event buffer: ATTN_IRQ to QEMU, the event-buffer-full flag
+    /// added to Get Message Flags answers, and Read Event Message Buffer
+    /// answered by the proxy with one made-up event each until they are
+    /// all read.
+    Events(u32),
 }
 
 impl Action {
@@ -103,11 +109,12 @@ impl Action {
             Self::Slow(_) => "slow",
             Self::AttnStorm { irq: false, .. } => "attn-storm",
             Self::AttnStorm { irq: true, .. } => "attn-irq-storm",
+            Self::Events(_) => "events",
         }
     }
 
     /// Every action name, in the order `stats` prints them.
-    pub const NAMES: [&'static str; 17] = [
+    pub const NAMES: [&'static str; 18] = [
         "drop",
         "delay",
         "duplicate",
@@ -125,6 +132,7 @@ impl Action {
         "slow",
         "attn-storm",
         "attn-irq-storm",
+        "events",
     ];
 
     /// Whether the action works on the request's response (so the proxy must
@@ -155,7 +163,7 @@ impl fmt::Display for Action {
             Self::Truncate(n) | Self::Oversize(n) | Self::Garbage(n) => write!(f, "{name}={n}"),
             Self::Silent(d) => write!(f, "{name}={}ms", d.as_millis()),
             Self::Reconnect(s) => write!(f, "{name}={s}"),
-            Self::AttnStorm { count, .. } => write!(f, "{name}={count}"),
+            Self::AttnStorm { count, .. } | Self::Events(count) => write!(f, "{name}={count}"),
             _ => f.write_str(name),
         }
     }
@@ -419,6 +427,13 @@ fn parse_action(v: &str) -> Result<Action, String> {
                 irq: name == "attn-irq-storm",
             })
         }
+        "events" => {
+            let a = arg.ok_or_else(|| format!("{name} needs =N"))?;
+            let n = num_in(a, 1, u64::from(MAX_STORM), name)?;
+            Ok(Action::Events(
+                u32::try_from(n).map_err(|_| format!("{name}: {n} too large"))?,
+            ))
+        }
         _ => Err(format!("unknown action {name:?}")),
     }
 }
@@ -543,6 +558,7 @@ mod tests {
                     irq: true,
                 },
             ),
+            ("events=3", Action::Events(3)),
         ];
         for (text, want) in cases {
             let r = one(&format!("match action={text}"));

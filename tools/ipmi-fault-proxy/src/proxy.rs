@@ -23,6 +23,14 @@ use crate::plan::{self, Action, Plan, Side};
 
 /// Completion code of the `busy` answer: node busy.
 pub const CC_NODE_BUSY: u8 = 0xC0;
+/// App netfn, and its commands the `events` action answers or changes.
+const NETFN_APP: u8 = 0x06;
+const CMD_GET_MESSAGE_FLAGS: u8 = 0x31;
+const CMD_READ_EVENT_BUFFER: u8 = 0x35;
+/// Get Message Flags: the event message buffer is full.
+const FLAG_EVENT_BUFFER_FULL: u8 = 0x02;
+/// The sensor number of the events the proxy makes up.
+pub const EVENT_SENSOR: u8 = 0x42;
 
 /// How long dialling the BMC may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -121,6 +129,9 @@ impl Proxy {
             timers: BinaryHeap::new(),
             order: 0,
             stats: Stats::default(),
+            events_waiting: 0,
+            events_rule: 0,
+            events_sent: 0,
         };
         engine.run(&rx);
         Ok(())
@@ -260,6 +271,9 @@ struct Pending {
     netfn: u8,
     cmd: u8,
     action: Option<(usize, Action)>,
+    /// Message flags to add to this Get Message Flags answer (events
+    /// waiting in the proxy's event buffer).
+    add_flags: u8,
     slow_ms: u64,
     slow_rules: Vec<(usize, u64)>,
 }
@@ -327,6 +341,12 @@ struct Engine {
     timers: BinaryHeap<Reverse<Timed>>,
     order: u64,
     stats: Stats,
+    /// Events the `events` action has put in the event buffer and the
+    /// guest has not read yet, and the rule that put them there.
+    events_waiting: u32,
+    events_rule: usize,
+    /// Events handed out so far (their record id and first data byte).
+    events_sent: u32,
 }
 
 impl Engine {
@@ -607,9 +627,20 @@ impl Engine {
             netfn,
             cmd,
             action: None,
+            add_flags: 0,
             slow_ms: d.slow_ms,
             slow_rules,
         };
+        if self.events_waiting > 0 && netfn == NETFN_APP {
+            match cmd {
+                CMD_READ_EVENT_BUFFER => {
+                    self.answer_event(req, d.slow_ms);
+                    return;
+                }
+                CMD_GET_MESSAGE_FLAGS => pending.add_flags = FLAG_EVENT_BUFFER_FULL,
+                _ => {}
+            }
+        }
         match d.action {
             Some((i, a @ Action::Busy)) => {
                 self.log_fault(seq, netfn, cmd, &a, i);
@@ -639,6 +670,14 @@ impl Engine {
                     }
                 }
             }
+            Some((i, a @ Action::Events(count))) => {
+                self.log_fault(seq, netfn, cmd, &a, i);
+                self.pending.insert(seq, pending);
+                self.write_to(Peer::Bmc, &f.to_wire());
+                self.events_waiting = self.events_waiting.saturating_add(count);
+                self.events_rule = i;
+                self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), 0);
+            }
             Some((i, a)) if a.acts_on_response() => {
                 pending.action = Some((i, a));
                 self.pending.insert(seq, pending);
@@ -649,6 +688,37 @@ impl Engine {
                 self.write_to(Peer::Bmc, &f.to_wire());
             }
         }
+    }
+
+    /// Answers a Read Event Message Buffer from the proxy's event buffer:
+    /// a system event record (type 0x02) from the BMC (generator 0x20) for
+    /// temperature sensor [`EVENT_SENSOR`], its record id and first event
+    /// data byte counting the events handed out.
+    fn answer_event(&mut self, req: &Message, slow_ms: u64) {
+        self.events_waiting -= 1;
+        self.events_sent = self.events_sent.wrapping_add(1);
+        let n = self.events_sent.to_le_bytes();
+        let record = [
+            n[0],
+            n[1], // record id
+            0x02, // system event record
+            0,
+            0,
+            0,
+            0, // timestamp
+            0x20,
+            0x00, // generator: the BMC, LUN 0, channel 0
+            0x04, // event message revision
+            0x01, // sensor type: temperature
+            EVENT_SENSOR,
+            0x01, // assertion, threshold
+            n[0],
+            0x00,
+            0x00,
+        ];
+        let rule = self.events_rule;
+        self.log_line(req.seq, req.netfn, req.cmd, "event", Some(rule));
+        self.send_qemu(req.response(0, &record).encode(), slow_ms);
     }
 
     fn log_slow(&mut self, p: &Pending) {
@@ -729,6 +799,15 @@ impl Engine {
             return;
         };
         let delay = p.slow_ms;
+        let wire = if p.add_flags != 0 && rsp.completion_code() == Some(0) && rsp.data.len() >= 2 {
+            let mut m = rsp.clone();
+            if let Some(flags) = m.data.get_mut(1) {
+                *flags |= p.add_flags;
+            }
+            m.encode()
+        } else {
+            wire
+        };
         let Some((i, a)) = p.action else {
             self.log_slow(&p);
             self.send_qemu(wire, delay);

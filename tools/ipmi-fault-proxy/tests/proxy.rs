@@ -17,6 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ipmi_fault_proxy::codec::{caps, ctl, Control, Decoder, Frame, FrameKind, Message};
+use ipmi_fault_proxy::proxy::EVENT_SENSOR;
 
 /// How long to wait for something that must happen.
 const LONG: Duration = Duration::from_secs(5);
@@ -737,6 +738,52 @@ fn attn_storms_send_control_commands() {
     let log = p.log();
     assert!(log[0].is(1, 0x06, 0x01, "attn-storm=5"));
     assert!(log[1].is(2, 0x06, 0x01, "attn-irq-storm=3"));
+}
+
+#[test]
+fn events_fill_the_event_buffer_until_read() {
+    let bmc = FakeBmc::start();
+    let p = Proxy::start(bmc.addr, "match netfn=0x0a cmd=0x40 action=events=2\n");
+    let mut q = p.connect();
+    // The trigger is forwarded and answered as usual; ATTN_IRQ follows.
+    let req = q.request(1, 0x0a, 0x40);
+    assert_eq!(q.response(), good(&req));
+    let deadline = Instant::now() + LONG;
+    while !q.controls.iter().any(|c| c.op == ctl::ATTN_IRQ) && Instant::now() < deadline {
+        if let Some(f) = q.next_frame(Duration::from_millis(50)) {
+            assert_eq!(f.kind, FrameKind::Control, "unexpected {f:?}");
+            q.controls.push(f.control().unwrap());
+        }
+    }
+    assert!(q.controls.iter().any(|c| c.op == ctl::ATTN_IRQ));
+    // Get Message Flags gains "event buffer full" while events wait.
+    let req = q.request(2, 0x06, 0x31);
+    let mut flagged = good(&req);
+    flagged.data[1] |= 0x02;
+    assert_eq!(q.response(), flagged);
+    // Each Read Event Message Buffer gets one event from the proxy.
+    for n in 1..=2u8 {
+        let req = q.request(2 + n, 0x06, 0x35);
+        let rsp = q.response();
+        assert_eq!(rsp.seq, req.seq);
+        assert_eq!(rsp.completion_code(), Some(0));
+        assert_eq!(rsp.data.len(), 17);
+        assert_eq!(rsp.data[1], n, "record id");
+        assert_eq!(
+            (rsp.data[3], rsp.data[11], rsp.data[12]),
+            (0x02, 0x01, EVENT_SENSOR)
+        );
+    }
+    // Then the BMC's own answers again, flags untouched.
+    let req = q.request(5, 0x06, 0x35);
+    assert_eq!(q.response(), good(&req));
+    let req = q.request(6, 0x06, 0x31);
+    assert_eq!(q.response(), good(&req));
+    let log = p.log();
+    assert!(log[0].is(1, 0x0a, 0x40, "events=2"));
+    assert!(log[1].is(3, 0x06, 0x35, "event"));
+    assert!(log[2].is(4, 0x06, 0x35, "event"));
+    assert_eq!(log.len(), 3);
 }
 
 #[test]

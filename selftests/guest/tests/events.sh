@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+# Events reach the users who enabled them (a scenario of upstream's
+# maintainer), with the boot's fault plan "events": each Get SEL Info
+# makes the BMC's event buffer yield events (3, then floods of 150) that
+# the interface driver fetches (Read Event Message Buffer) for the
+# handler, which gives them to every user with events enabled and to no
+# other. Over upstream's stack, then with our ipmi_si and with our
+# ipmi_devintf in place of their twins. Then the flood, left unread for
+# 3 s before the same user sends a request: what each stack does is
+# recorded in $OUT/events.txt (upstream's handler counts queued events
+# against the user's message limit).
+
+tools=$REPO/target/selftests
+: >"$OUT/events.txt"
+ensure_c_stack
+tap_expect 8
+
+events_reach() {
+	local out
+	out=$("$tools/ipmi-stress" events 3 2>&1)
+	echo "$out"
+	grep -qx 'events: 3 of 3 events reached the user that asked, in order' <<<"$out" &&
+		grep -qx 'events: the other user got 0 message(s) besides its answer' <<<"$out"
+}
+
+# flood STACK: 150 events left queued; the lines go to events.txt. Passes
+# when the trigger was answered and the other user got nothing: how many
+# events arrive, and whether the request went, is the outcome recorded.
+flood() {
+	local out
+	out=$("$tools/ipmi-stress" events 150 hold 2>&1)
+	echo "$out"
+	sed "s/^events:/$1:/" <<<"$out" >>"$OUT/events.txt"
+	grep -qx 'events: the trigger was answered' <<<"$out" &&
+		grep -qx 'events: the other user got 0 message(s) besides its answer' <<<"$out"
+}
+
+tap_run "events reach the user that asked, upstream's stack" events_reach
+tap_run "a flood of 150 queued events, upstream's stack (outcome in events.txt)" flood upstream
+tap_run "our ipmi_si in place" use_si rust
+tap_run "events reach the user that asked, our ipmi_si" events_reach
+tap_run "a flood of 150 queued events, our ipmi_si (outcome in events.txt)" flood "our ipmi_si"
+use_si c || tap_fail "upstream's ipmi_si back"
+tap_run "our ipmi_devintf in place" use_devintf rust
+tap_run "events reach the user that asked, our ipmi_devintf" events_reach
+tap_run "a flood of 150 queued events, our ipmi_devintf (outcome in events.txt)" flood "our ipmi_devintf"
+use_devintf c
