@@ -18,6 +18,7 @@
 
 pub mod addr;
 pub mod cc;
+pub mod cmd_rcvr;
 pub mod device_id;
 pub mod devintf;
 pub mod ipmb;
