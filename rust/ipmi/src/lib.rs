@@ -17,6 +17,7 @@
 #![cfg_attr(not(any(test, MODULE)), no_std)]
 
 pub mod addr;
+pub mod bridge;
 pub mod cc;
 pub mod cmd_rcvr;
 pub mod device_id;
