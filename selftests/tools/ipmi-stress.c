@@ -34,6 +34,11 @@
  *       within 5 s; the second nothing but its answer. With "hold", the
  *       first file leaves its events queued for 3 s and then sends a
  *       request, and prints whether it could.
+ *   ipmi-stress reset-recovery SECONDS
+ *       sends Cold Reset to the BMC, then Get Device ID every 100 ms until
+ *       one is answered with completion code 0 or SECONDS pass; prints
+ *       after how long, and how many tries were refused (EBUSY: the
+ *       handler's reset maintenance mode) or answered with an error.
  *   ipmi-stress inflight SECONDS
  *       keep requests in flight until SECONDS pass or the device fails;
  *       prints how the file ended (for unloading the interface under it).
@@ -515,6 +520,73 @@ static int events(int want, int hold)
 	return answered && got == want && in_order && other_got == 0 ? 0 : 1;
 }
 
+/* Sends an App command on fd (msgid) and waits up to 5 s for its answer;
+ * the completion code, -2 on no answer, or -1 with errno if the send was
+ * refused. */
+static int app_command(int fd, unsigned char cmd, long msgid)
+{
+	struct ipmi_req req = {
+		.addr = (unsigned char *)&bmc,
+		.addr_len = sizeof(bmc),
+		.msgid = msgid,
+		.msg = { .netfn = IPMI_NETFN_APP_REQUEST, .cmd = cmd },
+	};
+	double deadline = now() + 5;
+
+	if (ioctl(fd, IPMICTL_SEND_COMMAND, &req) < 0)
+		return -1;
+	while (now() < deadline) {
+		unsigned char buf[IPMI_MAX_MSG_LENGTH];
+		struct ipmi_addr addr;
+		struct ipmi_recv recv;
+
+		if (receive_within(fd, 100, &recv, buf, &addr) > 0 &&
+		    recv.recv_type == IPMI_RESPONSE_RECV_TYPE && recv.msgid == msgid)
+			return recv.msg.data_len ? buf[0] : 0xff;
+	}
+	return -2;
+}
+
+/* Cold Reset, then Get Device ID every 100 ms until one is answered with
+ * completion code 0 or `limit` seconds pass. */
+static int reset_recovery(double limit)
+{
+	int fd = open(path, O_RDWR), cc, busy = 0, other = 0, errors = 0;
+	long msgid = 1;
+	double start, back = -1;
+
+	if (fd < 0) {
+		perror("open");
+		return 1;
+	}
+	cc = app_command(fd, 0x02, msgid++);
+	start = now();
+	printf("reset: Cold Reset answered: %d\n", cc);
+	while (now() - start < limit) {
+		cc = app_command(fd, 0x01, msgid++);
+		if (cc == 0) {
+			back = now() - start;
+			break;
+		}
+		if (cc == -1 && errno == EBUSY)
+			busy++;
+		else if (cc == -1)
+			other++;
+		else
+			errors++;
+		usleep(100000);
+	}
+	if (back < 0) {
+		printf("reset: no answer within %.0f s (%d EBUSY, %d other refusals, %d error answers)\n",
+		       limit, busy, other, errors);
+		return 1;
+	}
+	printf("reset: Get Device ID answered again after %.1f s (%d EBUSY, %d other refusals, %d error answers before)\n",
+	       back, busy, other, errors);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "clients"))
@@ -529,6 +601,8 @@ int main(int argc, char **argv)
 		return efault();
 	if (argc >= 3 && !strcmp(argv[1], "events"))
 		return events(atoi(argv[2]), argc >= 4 && !strcmp(argv[3], "hold"));
+	if (argc >= 3 && !strcmp(argv[1], "reset-recovery"))
+		return reset_recovery(atof(argv[2]));
 	if (argc >= 3 && !strcmp(argv[1], "inflight"))
 		return inflight(atof(argv[2]));
 	fprintf(stderr, "usage: see the head of ipmi-stress.c\n");
