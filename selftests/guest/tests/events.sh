@@ -24,14 +24,15 @@ events_reach() {
 }
 
 # flood STACK: 150 events left queued; the lines go to events.txt. Passes
-# when the trigger was answered and the other user got nothing: how many
-# events arrive, and whether the request went, is the outcome recorded.
+# when all 150 reach the user, in order, and the other user gets nothing;
+# whether the user's request went meanwhile is the outcome recorded.
 flood() {
 	local out
 	out=$("$tools/ipmi-stress" events 150 hold 2>&1)
 	echo "$out"
 	sed "s/^events:/$1:/" <<<"$out" >>"$OUT/events.txt"
 	grep -qx 'events: the trigger was answered' <<<"$out" &&
+		grep -qx 'events: 150 of 150 events reached the user that asked, in order' <<<"$out" &&
 		grep -qx 'events: the other user got 0 message(s) besides its answer' <<<"$out"
 }
 

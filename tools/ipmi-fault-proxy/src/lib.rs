@@ -138,7 +138,9 @@
 //!   "event message buffer full" flag (0x02) to every successful Get
 //!   Message Flags answer while events wait, and answers each Read Event
 //!   Message Buffer itself (not forwarded) with one event until the N are
-//!   read; after that the BMC answers them again. Each event is a system
+//!   read, each answer followed by ATTN_IRQ again while more wait (a BMC
+//!   holds SMS_ATN up while its buffer is full; QEMU's is set once per
+//!   command); after that the BMC answers them again. Each event is a system
 //!   event record (type 0x02) from generator 0x20, temperature sensor
 //!   [`proxy::EVENT_SENSOR`] (0x42), whose record id (bytes 0-1) and first
 //!   event data byte count the events handed out since the proxy started.

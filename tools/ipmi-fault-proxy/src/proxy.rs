@@ -719,6 +719,13 @@ impl Engine {
         let rule = self.events_rule;
         self.log_line(req.seq, req.netfn, req.cmd, "event", Some(rule));
         self.send_qemu(req.response(0, &record).encode(), slow_ms);
+        // A BMC keeps SMS_ATN up while its buffer holds an event; QEMU's
+        // is set by a command, once: set it again after each event while
+        // more wait, or a driver that stops after some in a row (both
+        // upstream's and ours) waits for its next timer.
+        if self.events_waiting > 0 {
+            self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), slow_ms);
+        }
     }
 
     fn log_slow(&mut self, p: &Pending) {

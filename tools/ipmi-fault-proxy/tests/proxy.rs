@@ -774,6 +774,12 @@ fn events_fill_the_event_buffer_until_read() {
             (0x02, 0x01, EVENT_SENSOR)
         );
     }
+    // ATTN_IRQ again after the first event (one more waited), not after
+    // the last.
+    assert_eq!(
+        q.controls.iter().filter(|c| c.op == ctl::ATTN_IRQ).count(),
+        2
+    );
     // Then the BMC's own answers again, flags untouched.
     let req = q.request(5, 0x06, 0x35);
     assert_eq!(q.response(), good(&req));
