@@ -516,18 +516,9 @@ impl Kcs {
             }
             let action = self.step(input, elapsed);
             elapsed = 0;
-            input = match action {
-                Action::ReadStatus => Input::Status(regs.read_status()),
-                Action::ReadData => Input::Data(regs.read_data()),
-                Action::WriteCommand(value) => {
-                    regs.write_command(value);
-                    Input::Written
-                }
-                Action::WriteData(value) => {
-                    regs.write_data(value);
-                    Input::Written
-                }
-                other => return other,
+            input = match super::perform(regs, action) {
+                Some(input) => input,
+                None => return action,
             };
         }
         Action::Wait { us: 0 }
@@ -565,15 +556,10 @@ impl Kcs {
     /// first. Keeps every count as `step` would.
     #[inline]
     fn write_byte<R: Registers + ?Sized>(&mut self, regs: &mut R) -> Option<Input> {
-        let max_burst = self.max_burst();
-        self.pace.steps = self.pace.steps.saturating_add(2);
-        self.pace.take_pending();
-        self.then = Then::Status;
-        self.ibf_wait_us = 0;
+        let max_burst = self.begin_shortcut(2);
         self.pace.access(max_burst);
         if self.phase == Phase::WaitWriteEnd {
-            let last = self.request.get(self.write_pos).copied().unwrap_or(0);
-            self.write_pos = self.write_pos.saturating_add(1);
+            let last = self.next_request_byte();
             self.phase = Phase::WaitRead;
             self.count_delivery();
             regs.write_data(last);
@@ -582,13 +568,24 @@ impl Kcs {
             self.write_end_sent = true;
             regs.write_command(WRITE_END);
         } else {
-            let byte = self.request.get(self.write_pos).copied().unwrap_or(0);
-            self.write_pos = self.write_pos.saturating_add(1);
+            let byte = self.next_request_byte();
             self.phase = Phase::WaitWrite;
             regs.write_data(byte);
         }
         self.progress();
         self.status_after_shortcut(regs, max_burst)
+    }
+
+    /// What `step` does with the status a shortcut took, for its `steps`
+    /// calls: counts them, charges the pending time, clears the IBF wait
+    /// (IBF was clear). Returns the burst limit.
+    #[inline]
+    fn begin_shortcut(&mut self, steps: u32) -> u32 {
+        self.pace.steps = self.pace.steps.saturating_add(steps);
+        self.pace.take_pending();
+        self.then = Then::Status;
+        self.ibf_wait_us = 0;
+        self.max_burst()
     }
 
     /// The status read that ends a shortcut, unless the burst limit wants
@@ -614,11 +611,7 @@ impl Kcs {
     /// wait first. Keeps every count as `step` would.
     #[inline]
     fn read_byte<R: Registers + ?Sized>(&mut self, regs: &mut R) -> Option<Input> {
-        let max_burst = self.max_burst();
-        self.pace.steps = self.pace.steps.saturating_add(3);
-        self.pace.take_pending();
-        self.then = Then::Status;
-        self.ibf_wait_us = 0;
+        let max_burst = self.begin_shortcut(3);
         self.obf_wait_us = 0;
         self.pace.access(max_burst);
         let value = regs.read_data();
@@ -805,8 +798,7 @@ impl Kcs {
                 if obf {
                     self.plan.push(Op::Drain);
                 }
-                let last = self.request.get(self.write_pos).copied().unwrap_or(0);
-                self.write_pos = self.write_pos.saturating_add(1);
+                let last = self.next_request_byte();
                 self.plan.push(Op::LastByte(last));
                 self.phase = Phase::WaitRead;
                 self.progress();
@@ -902,14 +894,21 @@ impl Kcs {
         self.pace.progress(self.limits.poll_min_us);
     }
 
+    /// The request's byte at the write position, which moves past it.
+    #[inline]
+    fn next_request_byte(&mut self) -> u8 {
+        let byte = self.request.get(self.write_pos).copied().unwrap_or(0);
+        self.write_pos = self.write_pos.saturating_add(1);
+        byte
+    }
+
     /// Plans the next byte of the request, or `WRITE_END` before the last.
     fn plan_next_write(&mut self) {
         if self.request_len.saturating_sub(self.write_pos) <= 1 {
             self.plan.push(Op::Command(WRITE_END));
             self.phase = Phase::WaitWriteEnd;
         } else {
-            let byte = self.request.get(self.write_pos).copied().unwrap_or(0);
-            self.write_pos = self.write_pos.saturating_add(1);
+            let byte = self.next_request_byte();
             self.plan.push(Op::Data(byte));
             self.phase = Phase::WaitWrite;
         }

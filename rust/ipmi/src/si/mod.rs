@@ -260,23 +260,33 @@ where
     for _ in 0..RUN_LIMIT {
         let action = machine.step(input, elapsed);
         elapsed = 0;
-        input = match action {
-            Action::ReadStatus => Input::Status(registers.read_status()),
-            Action::ReadData => Input::Data(registers.read_data()),
-            Action::WriteCommand(value) => {
-                registers.write_command(value);
-                Input::Written
-            }
-            Action::WriteData(value) => {
-                registers.write_data(value);
-                Input::Written
-            }
-            other => return other,
+        input = match perform(registers, action) {
+            Some(input) => input,
+            None => return action,
         };
     }
     // Unreachable with the machines' own burst limits; a read made here is
     // asked for again on the next call.
     Action::Wait { us: 0 }
+}
+
+/// Makes the register access `action` asks for and returns its input for
+/// the machine; `None` when `action` is not a register access.
+#[inline(always)]
+fn perform<R: Registers + ?Sized>(registers: &mut R, action: Action) -> Option<Input> {
+    Some(match action {
+        Action::ReadStatus => Input::Status(registers.read_status()),
+        Action::ReadData => Input::Data(registers.read_data()),
+        Action::WriteCommand(value) => {
+            registers.write_command(value);
+            Input::Written
+        }
+        Action::WriteData(value) => {
+            registers.write_data(value);
+            Input::Written
+        }
+        _ => return None,
+    })
 }
 
 /// The error response to `request`: its netfn turned into the response
