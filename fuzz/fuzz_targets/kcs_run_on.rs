@@ -22,6 +22,17 @@ struct Scripted<'a> {
     log: Vec<(u8, u8)>,
 }
 
+impl<'a> Scripted<'a> {
+    fn new(statuses: &'a [u8]) -> Self {
+        Scripted {
+            statuses,
+            next: 0,
+            data: 0,
+            log: Vec::new(),
+        }
+    }
+}
+
 impl Registers for Scripted<'_> {
     fn read_status(&mut self) -> u8 {
         let status = self.statuses.get(self.next).copied().unwrap_or(0xff);
@@ -68,26 +79,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let step_us = u32::from(config >> 2) * 100;
 
-    let mut by_step = (
-        Kcs::new(limits),
-        Scripted {
-            statuses,
-            next: 0,
-            data: 0,
-            log: Vec::new(),
-        },
-        Vec::new(),
-    );
-    let mut fused = (
-        Kcs::new(limits),
-        Scripted {
-            statuses,
-            next: 0,
-            data: 0,
-            log: Vec::new(),
-        },
-        Vec::new(),
-    );
+    let mut by_step = (Kcs::new(limits), Scripted::new(statuses), Vec::new());
+    let mut fused = (Kcs::new(limits), Scripted::new(statuses), Vec::new());
     for (kcs, regs, actions, use_run_on) in [
         (&mut by_step.0, &mut by_step.1, &mut by_step.2, false),
         (&mut fused.0, &mut fused.1, &mut fused.2, true),
