@@ -208,6 +208,17 @@ impl State {
         }
     }
 
+    /// Takes `msg` as the request waiting for the machine; refused (0xC0,
+    /// busy) when stopped or one waits already (the handler sends one at
+    /// a time).
+    fn park(&mut self, msg: SmiMsg) -> Result<(), Refused> {
+        if self.stopped || self.waiting.is_some() {
+            return Err(Refused { msg, cc: 0xc0 });
+        }
+        self.waiting = Some(msg);
+        Ok(())
+    }
+
     /// The error answer to a request the machine cannot take.
     fn refuse(msg: &mut SmiMsg, cc: u8) {
         let data = msg.data();
@@ -557,25 +568,23 @@ impl Engine {
     /// wait (stopped, or one waits already) comes back refused.
     fn kick_by(&self, kicker: Kicker, mut msg: Option<SmiMsg>) -> Result<(), Refused> {
         let from_timer = kicker == Kicker::Timer;
-        let mut kicker_once = kicker;
+        // Counted once, on the first round.
+        let mut to_count = Some(kicker);
         loop {
             let mut out = Outbox::default();
             let (intf, wake) = {
                 let mut st = self.state.lock();
-                // Counted once, on the first round.
-                let kicker = core::mem::replace(&mut kicker_once, Kicker::Call);
-                match kicker {
-                    Kicker::Timer => {
+                match to_count.take() {
+                    Some(Kicker::Timer) => {
                         st.counters.timer_wakeups = st.counters.timer_wakeups.wrapping_add(1)
                     }
-                    Kicker::Irq => st.counters.interrupts = st.counters.interrupts.wrapping_add(1),
-                    Kicker::Call => {}
+                    Some(Kicker::Irq) => {
+                        st.counters.interrupts = st.counters.interrupts.wrapping_add(1)
+                    }
+                    Some(Kicker::Call) | None => {}
                 }
                 if let Some(new) = msg.take() {
-                    if st.stopped || st.waiting.is_some() {
-                        return Err(Refused { msg: new, cc: 0xc0 });
-                    }
-                    st.waiting = Some(new);
+                    st.park(new)?;
                 }
                 if st.stopped {
                     return Ok(());
@@ -851,11 +860,7 @@ impl Smi for Engine {
             let Some(mut st) = self.state.try_lock() else {
                 return Err(Refused { msg, cc: 0xc0 });
             };
-            if st.stopped || st.waiting.is_some() {
-                return Err(Refused { msg, cc: 0xc0 });
-            }
-            st.waiting = Some(msg);
-            return Ok(());
+            return st.park(msg);
         }
         self.kick_by(Kicker::Call, Some(msg))
     }
