@@ -73,76 +73,70 @@ pub struct Bridged<'a> {
 }
 
 impl Bridged<'_> {
-    /// Bytes of the Send Message request.
-    pub fn encoded_len(&self) -> usize {
-        let before_frame = match self.target {
-            Target::Ipmb { broadcast, .. } => 3 + usize::from(broadcast),
-            Target::Lan { .. } => 4,
-        };
-        before_frame + self.data.len() + 7
-    }
-
-    /// Writes the Send Message request (netfn/LUN, cmd, data) into `out`;
-    /// returns its length.
-    pub fn encode(&self, out: &mut [u8]) -> Result<usize, FrameError> {
-        let len = self.encoded_len();
-        let out = out.get_mut(..len).ok_or(FrameError::NoSpace)?;
-        let (head, frame_out) = match self.target {
-            Target::Ipmb { broadcast, .. } => out.split_at_mut(3 + usize::from(broadcast)),
-            Target::Lan { .. } => out.split_at_mut(4),
-        };
-        let frame = match self.target {
+    /// What goes before the frame (its first `len` bytes: App Send
+    /// Message, the channel, then the broadcast 0x00 or the LAN session
+    /// handle), and the frame.
+    fn parts(&self) -> ([u8; 4], usize, Frame<'_>) {
+        let (head, len, dest_addr, dest_lun, src_addr) = match self.target {
             Target::Ipmb {
                 channel,
                 broadcast,
                 slave_addr,
                 lun,
-            } => {
-                if let [a, b, c, rest @ ..] = head {
-                    (*a, *b) = (SEND_MESSAGE[0], SEND_MESSAGE[1]);
-                    *c = channel & 0x0f;
-                    if broadcast {
-                        if let [zero] = rest {
-                            *zero = 0;
-                        }
-                    }
-                }
-                Frame {
-                    dest_addr: slave_addr,
-                    netfn: self.netfn,
-                    dest_lun: lun,
-                    src_addr: self.source_addr,
-                    seq: self.seq,
-                    src_lun: self.source_lun,
-                    cmd: self.cmd,
-                    body: self.data,
-                }
-            }
+            } => (
+                [SEND_MESSAGE[0], SEND_MESSAGE[1], channel & 0x0f, 0],
+                3 + usize::from(broadcast),
+                slave_addr,
+                lun,
+                self.source_addr,
+            ),
             Target::Lan {
                 channel,
                 session_handle,
                 remote_swid,
                 local_swid,
                 lun,
-            } => {
-                if let [a, b, c, d] = head {
-                    (*a, *b) = (SEND_MESSAGE[0], SEND_MESSAGE[1]);
-                    *c = channel & 0x0f;
-                    *d = session_handle;
-                }
-                Frame {
-                    dest_addr: remote_swid,
-                    netfn: self.netfn,
-                    dest_lun: lun,
-                    src_addr: local_swid,
-                    seq: self.seq,
-                    src_lun: self.source_lun,
-                    cmd: self.cmd,
-                    body: self.data,
-                }
-            }
+            } => (
+                [
+                    SEND_MESSAGE[0],
+                    SEND_MESSAGE[1],
+                    channel & 0x0f,
+                    session_handle,
+                ],
+                4,
+                remote_swid,
+                lun,
+                local_swid,
+            ),
         };
-        frame.encode(frame_out)?;
+        let frame = Frame {
+            dest_addr,
+            netfn: self.netfn,
+            dest_lun,
+            src_addr,
+            seq: self.seq,
+            src_lun: self.source_lun,
+            cmd: self.cmd,
+            body: self.data,
+        };
+        (head, len, frame)
+    }
+
+    /// Bytes of the Send Message request.
+    pub fn encoded_len(&self) -> usize {
+        let (_, head_len, frame) = self.parts();
+        head_len + frame.encoded_len()
+    }
+
+    /// Writes the Send Message request (netfn/LUN, cmd, data) into `out`;
+    /// returns its length.
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, FrameError> {
+        let (head, head_len, frame) = self.parts();
+        let len = head_len + frame.encoded_len();
+        let out = out.get_mut(..len).ok_or(FrameError::NoSpace)?;
+        let (out_head, out_frame) = out.split_at_mut(head_len);
+        out_head.copy_from_slice(head.get(..head_len).ok_or(FrameError::NoSpace)?);
+        frame.encode(out_frame)?;
         Ok(len)
     }
 }
