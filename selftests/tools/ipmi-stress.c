@@ -74,16 +74,22 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int send_get_device_id(int fd, long msgid)
+/* Sends App command cmd, without data, to the BMC. */
+static int send_app(int fd, unsigned char cmd, long msgid)
 {
 	struct ipmi_req req = {
 		.addr = (unsigned char *)&bmc,
 		.addr_len = sizeof(bmc),
 		.msgid = msgid,
-		.msg = { .netfn = IPMI_NETFN_APP_REQUEST, .cmd = 0x01 },
+		.msg = { .netfn = IPMI_NETFN_APP_REQUEST, .cmd = cmd },
 	};
 
 	return ioctl(fd, IPMICTL_SEND_COMMAND, &req);
+}
+
+static int send_get_device_id(int fd, long msgid)
+{
+	return send_app(fd, 0x01, msgid);
 }
 
 /* Receives one message into *msgid and *cc; -1 with errno on failure. */
@@ -525,24 +531,18 @@ static int events(int want, int hold)
  * refused. */
 static int app_command(int fd, unsigned char cmd, long msgid)
 {
-	struct ipmi_req req = {
-		.addr = (unsigned char *)&bmc,
-		.addr_len = sizeof(bmc),
-		.msgid = msgid,
-		.msg = { .netfn = IPMI_NETFN_APP_REQUEST, .cmd = cmd },
-	};
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	double deadline = now() + 5;
 
-	if (ioctl(fd, IPMICTL_SEND_COMMAND, &req) < 0)
+	if (send_app(fd, cmd, msgid) < 0)
 		return -1;
 	while (now() < deadline) {
-		unsigned char buf[IPMI_MAX_MSG_LENGTH];
-		struct ipmi_addr addr;
-		struct ipmi_recv recv;
+		long got;
+		int cc, type;
 
-		if (receive_within(fd, 100, &recv, buf, &addr) > 0 &&
-		    recv.recv_type == IPMI_RESPONSE_RECV_TYPE && recv.msgid == msgid)
-			return recv.msg.data_len ? buf[0] : 0xff;
+		if (poll(&pfd, 1, 100) == 1 && receive(fd, &got, &cc, &type) == 0 &&
+		    type == IPMI_RESPONSE_RECV_TYPE && got == msgid)
+			return cc < 0 ? 0xff : cc;
 	}
 	return -2;
 }
