@@ -380,6 +380,21 @@ impl Qemu {
         }
     }
 
+    /// Waits up to [`LONG`] until `n` control commands `op` have come
+    /// (messages meanwhile fail the test); returns how many did.
+    fn wait_controls(&mut self, op: u8, n: usize) -> usize {
+        let deadline = Instant::now() + LONG;
+        let count = |q: &Self| q.controls.iter().filter(|c| c.op == op).count();
+        while count(self) < n && Instant::now() < deadline {
+            match self.next_frame(Duration::from_millis(50)) {
+                Some(f) if f.kind == FrameKind::Control => self.controls.push(f.control().unwrap()),
+                Some(f) => panic!("unexpected {f:?}"),
+                None => {}
+            }
+        }
+        count(self)
+    }
+
     /// Asserts that no message arrives for [`QUIET`].
     fn assert_quiet(&mut self) {
         if let Some(f) = self.next_message_frame(QUIET) {
@@ -715,15 +730,7 @@ fn attn_storms_send_control_commands() {
     let mut q = p.connect();
     let req = q.request(1, 0x06, 0x01);
     assert_eq!(q.response(), good(&req));
-    let deadline = Instant::now() + LONG;
-    while q.controls.iter().filter(|c| c.op == ctl::ATTN).count() < 5 && Instant::now() < deadline {
-        match q.next_frame(Duration::from_millis(50)) {
-            Some(f) if f.kind == FrameKind::Control => q.controls.push(f.control().unwrap()),
-            Some(f) => panic!("unexpected {f:?}"),
-            None => {}
-        }
-    }
-    assert_eq!(q.controls.iter().filter(|c| c.op == ctl::ATTN).count(), 5);
+    assert_eq!(q.wait_controls(ctl::ATTN, 5), 5);
     assert_eq!(
         p.ctl("plan match count=1 action=attn-irq-storm=3"),
         "ok rules=1"
@@ -748,14 +755,7 @@ fn events_fill_the_event_buffer_until_read() {
     // The trigger is forwarded and answered as usual; ATTN_IRQ follows.
     let req = q.request(1, 0x0a, 0x40);
     assert_eq!(q.response(), good(&req));
-    let deadline = Instant::now() + LONG;
-    while !q.controls.iter().any(|c| c.op == ctl::ATTN_IRQ) && Instant::now() < deadline {
-        if let Some(f) = q.next_frame(Duration::from_millis(50)) {
-            assert_eq!(f.kind, FrameKind::Control, "unexpected {f:?}");
-            q.controls.push(f.control().unwrap());
-        }
-    }
-    assert!(q.controls.iter().any(|c| c.op == ctl::ATTN_IRQ));
+    assert_eq!(q.wait_controls(ctl::ATTN_IRQ, 1), 1);
     // Get Message Flags gains "event buffer full" while events wait.
     let req = q.request(2, 0x06, 0x31);
     let mut flagged = good(&req);
