@@ -43,7 +43,7 @@ done
 phase "kernel modules (CLIPPY=1, -Dwarnings)"
 scripts/build-modules.sh
 mods=$(mods_dir)
-for ko in drivers/char/ipmi/msghandler/ipmi_rs_core.ko drivers/char/ipmi/devintf/ipmi_devintf.ko \
+for ko in drivers/char/ipmi/msghandler/ipmi_msghandler.ko drivers/char/ipmi/devintf/ipmi_devintf.ko \
 	drivers/char/ipmi/si/ipmi_si.ko \
 	selftests/modules/ipmi_export_test.ko selftests/modules/ipmi_user_test.ko \
 	selftests/modules/ipmi_smi_test.ko; do

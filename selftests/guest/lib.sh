@@ -157,7 +157,7 @@ use_devintf() {
 # Whatever IPMI modules are loaded, C or ours, users first.
 unload_all() {
 	local m
-	for m in ipmi_user_test ipmi_export_test ipmi_si ipmi_ssif ipmi_devintf ipmi_msghandler ipmi_rs_core; do
+	for m in ipmi_user_test ipmi_export_test ipmi_si ipmi_ssif ipmi_devintf ipmi_msghandler; do
 		grep -q "^$m " /proc/modules && rmmod "$m"
 	done
 	! grep -qE '^(ipmi|ipmb)_' /proc/modules

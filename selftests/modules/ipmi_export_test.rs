@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! ipmi_export_test: calls the pure helpers exported by whichever module
-//! provides them (upstream's C ipmi_msghandler or our ipmi_rs_core) over a
+//! provides them (upstream's C ipmi_msghandler or ours) over a
 //! fixed table of inputs, and logs every answer. The VM suite loads it over
 //! each provider in the same boot and requires identical logs: a
 //! differential test of the C-ABI boundary the Rust modules share with C.

@@ -161,10 +161,23 @@ impl<'a> LanGetMessage<'a> {
     /// at least; upstream takes 12 bytes of response, 9 of data, and then
     /// delivers an answer with no completion code).
     pub fn parse(data: &'a [u8]) -> Result<Self, FrameError> {
+        Self::decode(data, true)
+    }
+
+    /// As [`LanGetMessage::parse`] without verifying the checksums.
+    pub fn parse_unchecked(data: &'a [u8]) -> Result<Self, FrameError> {
+        Self::decode(data, false)
+    }
+
+    fn decode(data: &'a [u8], check: bool) -> Result<Self, FrameError> {
         let [chan, session_handle, frame @ ..] = data else {
             return Err(FrameError::TooShort);
         };
-        let frame = Frame::parse(frame)?;
+        let frame = if check {
+            Frame::parse(frame)?
+        } else {
+            Frame::parse_unchecked(frame)?
+        };
         if frame.body.is_empty() {
             return Err(FrameError::TooShort);
         }

@@ -27,6 +27,7 @@ pub mod ipmb;
 pub mod maintenance;
 pub mod msg;
 pub mod request;
+pub mod route;
 pub mod seq;
 pub mod si;
 pub mod smi;

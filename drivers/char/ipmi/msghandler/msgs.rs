@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The two message structures of upstream's API, as this handler makes,
+//! queues and frees them.
+//!
+//! `struct ipmi_smi_msg` goes between the handler and a system interface
+//! driver; `struct ipmi_recv_msg` is what a user's receive callback gets.
+//! Both are C structures with a `done` callback that frees them, and both
+//! may come from a caller (`ipmi_request_supply_msgs()` at panic time) with
+//! a `done` of its own, so the handler always frees through `done`.
+//! Their `link` field (first in both) chains them in [`Fifo`]s while the
+//! handler holds them, as upstream's lists do.
+
+use crate::glue::bindings;
+use crate::user::User;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicI32, Ordering};
+use kernel::prelude::*;
+
+/// Messages of each kind allocated and not yet freed (upstream keeps the
+/// same two counts; a leak shows here first).
+pub(crate) static SMI_MSGS_IN_USE: AtomicI32 = AtomicI32::new(0);
+/// See [`SMI_MSGS_IN_USE`].
+pub(crate) static RECV_MSGS_IN_USE: AtomicI32 = AtomicI32::new(0);
+
+/// Whether the kernel is printing an oops or panicking: memory is then
+/// left alone (upstream does the same).
+pub(crate) fn oops_in_progress() -> bool {
+    // SAFETY: a plain integer the kernel writes; a racy read is harmless.
+    unsafe { core::ptr::read_volatile(&raw const kernel::bindings::oops_in_progress) != 0 }
+}
+
+/// The `done` of the messages `alloc_smi_msg` makes.
+///
+/// # Safety
+///
+/// `msg` must be such a message, given up here.
+unsafe extern "C" fn free_smi_msg(msg: *mut bindings::ipmi_smi_msg) {
+    SMI_MSGS_IN_USE.fetch_sub(1, Ordering::Relaxed);
+    if !oops_in_progress() {
+        // SAFETY: `done` of a message `alloc_smi_msg` made from a `KBox`;
+        // the caller gives it up.
+        drop(unsafe { KBox::from_raw(msg) });
+    }
+}
+
+/// `ipmi_alloc_smi_msg()`: a zeroed message freed by its `done`, or null.
+pub(crate) fn alloc_smi_msg() -> *mut bindings::ipmi_smi_msg {
+    let Ok(msg) = KBox::<bindings::ipmi_smi_msg>::new_uninit(GFP_ATOMIC) else {
+        return null_mut();
+    };
+    let msg = KBox::write(msg, pin_init::zeroed());
+    let p = KBox::into_raw(msg);
+    // SAFETY: `p` is a fresh allocation we own.
+    unsafe { (*p).done = Some(free_smi_msg) };
+    SMI_MSGS_IN_USE.fetch_add(1, Ordering::Relaxed);
+    p
+}
+
+/// Frees a system interface message through its `done`.
+///
+/// # Safety
+///
+/// `msg` must be a live message owned by the caller, given up here.
+pub(crate) unsafe fn free_smi(msg: *mut bindings::ipmi_smi_msg) {
+    // SAFETY: the caller owns `msg`; `done` is how its maker frees it.
+    unsafe {
+        if let Some(done) = (*msg).done {
+            done(msg)
+        }
+    }
+}
+
+/// The `done` of the messages `alloc_recv_msg` makes.
+///
+/// # Safety
+///
+/// `msg` must be such a message, given up here.
+unsafe extern "C" fn free_recv_mem(msg: *mut bindings::ipmi_recv_msg) {
+    RECV_MSGS_IN_USE.fetch_sub(1, Ordering::Relaxed);
+    if !oops_in_progress() {
+        // SAFETY: `done` of a message `alloc_recv_msg` made from a `KBox`.
+        drop(unsafe { KBox::from_raw(msg) });
+    }
+}
+
+/// A zeroed receive message freed by its `done`, with no user, or null.
+pub(crate) fn alloc_recv_msg() -> *mut bindings::ipmi_recv_msg {
+    let Ok(msg) = KBox::<bindings::ipmi_recv_msg>::new_uninit(GFP_ATOMIC) else {
+        return null_mut();
+    };
+    let msg = KBox::write(msg, pin_init::zeroed());
+    let p = KBox::into_raw(msg);
+    // SAFETY: `p` is a fresh allocation we own.
+    unsafe { (*p).done = Some(free_recv_mem) };
+    RECV_MSGS_IN_USE.fetch_add(1, Ordering::Relaxed);
+    p
+}
+
+/// `ipmi_free_recv_msg()`: ends the message's claim on its user (its
+/// quota and reference), then frees it through `done`.
+///
+/// # Safety
+///
+/// `msg` must be a live receive message owned by the caller, given up here.
+pub(crate) unsafe fn free_recv(msg: *mut bindings::ipmi_recv_msg) {
+    // SAFETY: the caller owns `msg`.
+    let user = unsafe { core::mem::replace(&mut (*msg).user, null_mut()) };
+    if !user.is_null() && !oops_in_progress() {
+        // SAFETY: a non-null `user` of a message is a reference that
+        // `User::attach` took; `recv_type` was set with it.
+        unsafe { User::detach(user, (*msg).recv_type) };
+    }
+    // SAFETY: as above; `done` is how its maker frees it.
+    unsafe {
+        if let Some(done) = (*msg).done {
+            done(msg)
+        }
+    }
+}
+
+/// A message structure that a [`Fifo`] can chain: `link` comes first.
+///
+/// # Safety
+///
+/// Implementors must have a `struct list_head` as their first field.
+pub(crate) unsafe trait Linked {}
+// SAFETY: `link` is the first field of both.
+unsafe impl Linked for bindings::ipmi_smi_msg {}
+// SAFETY: as above.
+unsafe impl Linked for bindings::ipmi_recv_msg {}
+
+/// A first-in first-out chain of messages through their `link.next`.
+///
+/// # Invariants
+///
+/// Every message on the chain is live and owned by the chain; `tail` is
+/// the last one (null when `head` is).
+pub(crate) struct Fifo<T: Linked> {
+    head: *mut T,
+    tail: *mut T,
+    len: usize,
+}
+
+impl<T: Linked> Fifo<T> {
+    /// An empty chain.
+    pub(crate) const fn new() -> Self {
+        Fifo {
+            head: null_mut(),
+            tail: null_mut(),
+            len: 0,
+        }
+    }
+
+    fn next_of(msg: *mut T) -> *mut *mut T {
+        // `link` is the first field (`Linked`), `next` the first of `link`.
+        msg.cast::<*mut T>()
+    }
+
+    /// Puts `msg` at the end.
+    ///
+    /// # Safety
+    ///
+    /// `msg` must be live and owned by the caller, given to the chain.
+    pub(crate) unsafe fn push(&mut self, msg: *mut T) {
+        // SAFETY: `msg` is live and now ours (`next_of` points in it).
+        unsafe { *Self::next_of(msg) = null_mut() };
+        if self.tail.is_null() {
+            self.head = msg;
+        } else {
+            // SAFETY: by the invariant `tail` is live and ours.
+            unsafe { *Self::next_of(self.tail) = msg };
+        }
+        self.tail = msg;
+        self.len += 1;
+    }
+
+    /// Takes the first message; the caller owns it.
+    pub(crate) fn pop(&mut self) -> Option<*mut T> {
+        if self.head.is_null() {
+            return None;
+        }
+        let msg = self.head;
+        // SAFETY: by the invariant `head` is live and ours.
+        self.head = unsafe { *Self::next_of(msg) };
+        if self.head.is_null() {
+            self.tail = null_mut();
+        }
+        self.len -= 1;
+        Some(msg)
+    }
+
+    /// Takes out every message `which` selects, in order, into `out`.
+    pub(crate) fn take_if(&mut self, mut which: impl FnMut(*mut T) -> bool, out: &mut Fifo<T>) {
+        let mut kept = Fifo::new();
+        while let Some(msg) = self.pop() {
+            // SAFETY: `msg` came off a chain that owned it; it goes on one.
+            unsafe {
+                if which(msg) {
+                    out.push(msg)
+                } else {
+                    kept.push(msg)
+                }
+            }
+        }
+        *self = kept;
+    }
+}
+
+// SAFETY: the chain owns plain C messages, usable from any thread.
+unsafe impl<T: Linked> Send for Fifo<T> {}

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-2.0
+# Our ipmi_msghandler (Rust) in place of upstream's, under upstream's C
+# leaf modules of this kernel, unmodified: C ipmi_devintf and the C
+# interface driver of the boot (ipmi_si or ipmi_ssif) load on it and the
+# clients answer exactly what they answer over the all-C stack (the files
+# c-baseline asserts). Then the all-Rust stack (our core, ipmi_devintf and
+# ipmi_si; KCS and BT boots): the same answers. Last, as it changes the
+# BMC's watchdog settings, upstream's ipmi_watchdog arms the BMC's
+# watchdog through our core. Everything unloads in order, and the all-C
+# stack is back at the end.
+
+ko=$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko
+ensure_c_stack || return 0
+rust_si=0
+[ "$(si_driver)" = ipmi_si ] && rust_si=1
+if [ $rust_si = 1 ]; then
+	n=31
+	[ "$BMC" = ipmi_sim ] && n=33
+else
+	n=23
+	[ "$BMC" = ipmi_sim ] && n=24
+fi
+tap_expect $n
+
+tap_run "the all-C stack unloads" unload_all
+
+# with_leaf CMD...: CMD loads the interface driver; /dev/ipmi0 must come.
+# Upstream's ipmi_ssif, loaded again against ipmi_sim, sometimes finds
+# the BMC "Not present" (seen over the all-C stack as well): it gets
+# three tries, each logged.
+with_leaf() {
+	local try
+	for try in 1 2 3; do
+		"$@" && wait_for /dev/ipmi0 20 && return 0
+		[ "$(si_driver)" = ipmi_ssif ] || return 1
+		echo "ipmi_ssif did not register (try $try); loading it again"
+		grep -q '^ipmi_ssif ' /proc/modules && rmmod ipmi_ssif
+		sleep 2
+	done
+	return 1
+}
+
+# Our core, then upstream's devintf and interface driver on it.
+load_core_under_c() {
+	local mark
+	mark=$(kmsg_mark)
+	insmod "$ko" && insmod "$(cko ipmi_devintf)" && with_leaf insmod "$(cko "$(si_driver)")" ||
+		{ kmsg_since "$mark"; return 1; }
+	# The handler is ours (out of tree: taint O), the leaves upstream's.
+	grep -q O /sys/module/ipmi_msghandler/taint &&
+		! grep -q O "/sys/module/$(si_driver)/taint" &&
+		! grep -q O /sys/module/ipmi_devintf/taint
+}
+tap_run "our core loads; upstream's ipmi_devintf and $(si_driver) register on it" load_core_under_c
+
+# /dev/ipmi0 is upstream's devintf's node for interface 0 (the watcher
+# told it of the interface).
+node_is_devintfs() {
+	[ -c /dev/ipmi0 ] && [ "$(cat /sys/class/ipmi/ipmi0/dev)" = "$(stat -c '%Hr:%Lr' /dev/ipmi0)" ]
+}
+tap_run "our core: /dev/ipmi0 made by upstream's devintf through the watcher" node_is_devintfs
+
+client_battery "our core under C leaves: "
+tap_run "our core under C leaves: an unknown command fails with the BMC's 0xc1" raw_invalid
+
+# counter NAME: that counter of interface 0 in our debugfs file.
+counter() {
+	sed -n "s/^$1: //p" /sys/kernel/debug/ipmi_msghandler/intf0
+}
+debugfs_counts() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug || return 1
+	cat /sys/kernel/debug/ipmi_msghandler/intf0 || return 1
+	[ "$(counter sent_local_commands)" -gt 0 ] && [ "$(counter handled_local_responses)" -gt 0 ] &&
+		[ "$(counter malformed_responses)" = 0 ] || return 1
+	[ "$BMC" = ipmi_sim ] || return 0
+	# The bridged mc info went out over IPMB and its answer came back.
+	[ "$(counter sent_ipmb_commands)" -gt 0 ] && [ "$(counter handled_bridged_responses)" -gt 0 ]
+}
+tap_run "our core: debugfs counts the requests and answers" debugfs_counts
+
+unload_core() {
+	rmmod "$(si_driver)" && [ ! -e /dev/ipmi0 ] && rmmod ipmi_devintf && rmmod ipmi_msghandler
+}
+tap_run "leaves then our core unload in order" unload_core
+
+load_all_rust() {
+	insmod "$ko" && insmod "$(rust_devintf_ko)" && insmod "$(rust_si_ko)" &&
+		wait_for /dev/ipmi0 20 || return 1
+	local m
+	for m in ipmi_msghandler ipmi_devintf ipmi_si; do
+		grep -q O "/sys/module/$m/taint" || { echo "$m is not ours"; return 1; }
+	done
+}
+if [ $rust_si = 1 ]; then
+	tap_run "all-Rust: our core, ipmi_devintf and ipmi_si load" load_all_rust
+	client_battery "all-Rust: "
+	tap_run "all-Rust: an unknown command fails with the BMC's 0xc1" raw_invalid
+	inkernel_watchdog "all-Rust: upstream's "
+	tap_run "all-Rust: unloads in order" unload_core
+else
+	tap_run "our core under C leaves again" load_core_under_c
+	inkernel_watchdog "our core under C leaves: "
+	tap_run "leaves then our core unload in order, again" unload_core
+fi
+
+tap_run "no IPMI module left loaded" unload_all
+tap_run "the all-C stack loads again" with_leaf load_c_stack
