@@ -188,6 +188,26 @@ impl<T: Show> AttrGroup<T> {
     }
 }
 
+impl<T: Show> AttrGroup<T> {
+    /// Removes the attributes now, before the owner goes (for an owner
+    /// that outlives its device's registration); the drop then does
+    /// nothing. Waits for running `show` calls.
+    ///
+    /// # Safety
+    ///
+    /// Not concurrently with [`AttrGroup::add`] or another `remove`.
+    pub unsafe fn remove(&self) {
+        let raw = self.raw.get();
+        // SAFETY: our own structure; the caller rules out concurrent
+        // writers.
+        let dev = unsafe { core::mem::replace(&mut (*raw).dev, ptr::null_mut()) };
+        if !dev.is_null() {
+            // SAFETY: added to the live `dev` (invariant).
+            unsafe { bindings::device_remove_groups(dev, (&raw const (*raw).groups).cast()) };
+        }
+    }
+}
+
 #[pinned_drop]
 impl<T: Show> PinnedDrop for AttrGroup<T> {
     fn drop(self: Pin<&mut Self>) {

@@ -10,17 +10,30 @@
 # stack is back at the end.
 
 ko=$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko
+tools=$REPO/target/selftests
+work=$(mktemp -d)
 ensure_c_stack || return 0
 rust_si=0
 [ "$(si_driver)" = ipmi_si ] && rust_si=1
 if [ $rust_si = 1 ]; then
-	n=31
-	[ "$BMC" = ipmi_sim ] && n=33
+	n=36
+	[ "$BMC" = ipmi_sim ] && n=38
 else
-	n=23
-	[ "$BMC" = ipmi_sim ] && n=24
+	n=24
+	[ "$BMC" = ipmi_sim ] && n=25
 fi
 tap_expect $n
+
+# The handler's attributes on the interface's device, with one user.
+handler_attrs() {
+	local d=/sys/class/ipmi/ipmi0/device a fd
+	exec {fd}<>/dev/ipmi0
+	for a in nr_users nr_msgs maintenance_mode; do
+		echo "$a: $(cat "$d/$a")"
+	done
+	exec {fd}>&-
+}
+handler_attrs >"$work/c-attrs.txt"
 
 tap_run "the all-C stack unloads" unload_all
 
@@ -60,6 +73,13 @@ node_is_devintfs() {
 }
 tap_run "our core: /dev/ipmi0 made by upstream's devintf through the watcher" node_is_devintfs
 
+same_attrs() {
+	handler_attrs >"$work/rust-attrs.txt"
+	cat "$work/rust-attrs.txt"
+	diff -u "$work/c-attrs.txt" "$work/rust-attrs.txt"
+}
+tap_run "our core: nr_users, nr_msgs, maintenance_mode read as upstream's (one user)" same_attrs
+
 client_battery "our core under C leaves: "
 tap_run "our core under C leaves: an unknown command fails with the BMC's 0xc1" raw_invalid
 
@@ -78,8 +98,40 @@ debugfs_counts() {
 }
 tap_run "our core: debugfs counts the requests and answers" debugfs_counts
 
+# The interface taken away under 4 clients with requests in flight (its
+# device unbound from the driver) and given back, 3 times: the clients get
+# errors, never a hang; the interface comes back and answers; nothing is
+# left holding the driver (it unloads after).
+unbind_under_load() {
+	local dev name driver i pid rc=0
+	dev=$(readlink -f /sys/class/ipmi/ipmi0/device)
+	name=$(basename "$dev")
+	driver=$(readlink -f "$dev/driver")
+	"$tools/ipmi-stress" clients 4 5 >"$work/unbind.txt" 2>&1 &
+	pid=$!
+	for i in 1 2 3; do
+		sleep 0.5
+		echo "$name" >"$driver/unbind" && [ ! -e /dev/ipmi0 ] || { rc=1; break; }
+		echo "$name" >"$driver/bind" && wait_for /dev/ipmi0 15 || { rc=1; break; }
+	done
+	wait "$pid"
+	echo "$i unbind/bind cycles; the clients said:"
+	tail -3 "$work/unbind.txt"
+	[ $rc = 0 ] && ipmitool -I open mc info | grep -q '^Device ID'
+}
+if [ $rust_si = 1 ]; then
+	tap_run "our core under C leaves: the interface unbound and bound 3 times under 4 clients" unbind_under_load
+	tap_run "our core under C leaves: a request in flight left nothing behind (0 in flight)" \
+		sh -c '[ "$(sed -n "s/^bridged_in_flight: //p" /sys/kernel/debug/ipmi_msghandler/intf0)" = 0 ]'
+fi
+
+# Unloads leaves then core; the core counts the messages it made and
+# logs any not freed when it goes: none may be.
 unload_core() {
-	rmmod "$(si_driver)" && [ ! -e /dev/ipmi0 ] && rmmod ipmi_devintf && rmmod ipmi_msghandler
+	local mark
+	mark=$(kmsg_mark)
+	rmmod "$(si_driver)" && [ ! -e /dev/ipmi0 ] && rmmod ipmi_devintf && rmmod ipmi_msghandler || return 1
+	! kmsg_since "$mark" | grep 'messages in use'
 }
 tap_run "leaves then our core unload in order" unload_core
 
@@ -95,6 +147,8 @@ if [ $rust_si = 1 ]; then
 	tap_run "all-Rust: our core, ipmi_devintf and ipmi_si load" load_all_rust
 	client_battery "all-Rust: "
 	tap_run "all-Rust: an unknown command fails with the BMC's 0xc1" raw_invalid
+	tap_run "all-Rust: the interface unbound and bound 3 times under 4 clients" unbind_under_load
+	tap_run "all-Rust: ipmitool mc info after the cycles" sh -c 'ipmitool -I open mc info | grep -q "^Device ID"'
 	inkernel_watchdog "all-Rust: upstream's "
 	tap_run "all-Rust: unloads in order" unload_core
 else
@@ -105,3 +159,4 @@ fi
 
 tap_run "no IPMI module left loaded" unload_all
 tap_run "the all-C stack loads again" with_leaf load_c_stack
+rm -rf "$work"

@@ -25,6 +25,7 @@ use crate::ipmi::msg::{Lun, NetFn, MAX_MSG_LENGTH};
 use crate::ipmi::request::{check as check_request, RequestError};
 use crate::ipmi::route::{self, Kind};
 use crate::ipmi::seq::{Answer, Expired, MsgId, SeqTable, Timing};
+use crate::kext::sysfs::{AttrGroup, Page, Show};
 use crate::kext::work as kwork;
 use crate::msgs::{self, Fifo};
 use crate::params;
@@ -35,6 +36,7 @@ use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use kernel::ffi::c_long;
 use kernel::prelude::*;
+use kernel::str::CStr;
 use kernel::sync::{new_condvar, new_mutex, new_spinlock_irq, Arc, CondVar, Mutex, SpinLockIrq};
 use kernel::time::msecs_to_jiffies;
 use kernel::workqueue::{DelayedWork, Work, WorkItem};
@@ -99,6 +101,15 @@ fn answer_source(addr: &Address) -> Address {
             broadcast: false,
         },
         other => other,
+    }
+}
+
+/// Copies `src` into the start of `dst` (as much as fits). Not
+/// `copy_from_slice`, whose length-mismatch panic objtool does not know
+/// as a dead end.
+fn put(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
     }
 }
 
@@ -271,6 +282,9 @@ pub(crate) struct Intf {
     work: Work<Intf, 0>,
     #[pin]
     timer: DelayedWork<Intf, 1>,
+    /// `nr_users`, `nr_msgs`, `maintenance_mode` on the driver's device.
+    #[pin]
+    sysfs: AttrGroup<Intf>,
     pub(crate) run_to_completion: AtomicBool,
     pub(crate) in_shutdown: AtomicBool,
     pretimeout_due: AtomicBool,
@@ -285,6 +299,30 @@ pub(crate) struct Intf {
 unsafe impl Send for Intf {}
 // SAFETY: as above.
 unsafe impl Sync for Intf {}
+
+impl Show for Intf {
+    const NAMES: &'static [&'static CStr] = &[c"nr_users", c"nr_msgs", c"maintenance_mode"];
+
+    fn show(&self, index: usize, out: &mut Page<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        match index {
+            0 => writeln!(out, "{}", self.nr_users.load(Ordering::Relaxed)),
+            1 => {
+                let users = self.users.lock();
+                let n: u32 = users.iter().map(|u| u.nr_msgs()).sum();
+                writeln!(out, "{n}")
+            }
+            _ => {
+                // upstream: the state, then the automatic mode's time left.
+                let (state, left) = {
+                    let g = self.inner.lock();
+                    (g.maint.state().raw(), g.maint.auto_remaining_ms(now_ms()))
+                };
+                writeln!(out, "{state} {left}")
+            }
+        }
+    }
+}
 
 impl_has_work! {
     impl HasWork<Self, 0> for Intf { self.work }
@@ -363,6 +401,7 @@ impl Intf {
                 watch <- new_spinlock_irq!(0, "ipmi_intf_watch"),
                 work <- new_work!("ipmi_intf_work"),
                 timer <- new_delayed_work!("ipmi_intf_timer"),
+                sysfs <- AttrGroup::new(),
                 run_to_completion: AtomicBool::new(false),
                 in_shutdown: AtomicBool::new(false),
                 pretimeout_due: AtomicBool::new(false),
@@ -501,7 +540,7 @@ impl Intf {
         // SAFETY: ours.
         let m = unsafe { &mut *smi };
         let answer = [m.data[0] | 0x04, m.data[1], cc];
-        m.rsp[..3].copy_from_slice(&answer);
+        put(&mut m.rsp[..3], &answer);
         m.rsp_size = 3;
         let mut g = self.inner.lock();
         // SAFETY: ours, given to the queue.
@@ -570,7 +609,7 @@ impl Intf {
             r.addr = crate::glue::abi::c_addr(&answer_source(addr));
             r.msg.netfn = msg.netfn;
             r.msg.cmd = msg.cmd;
-            r.msg_data[..len].copy_from_slice(data);
+            put(&mut r.msg_data[..len], data);
             r.msg.data = r.msg_data.as_mut_ptr();
             r.msg.data_len = len as u16;
         }
@@ -587,6 +626,11 @@ impl Intf {
             }
         }
         let fail = move |e: Error| {
+            if !smi.is_null() {
+                // SAFETY: ours, never handed out; the receive message is
+                // dealt with below.
+                unsafe { (*smi).recv_msg = null_mut() };
+            }
             if supplied_smi.is_null() && !smi.is_null() {
                 // SAFETY: ours, never handed out.
                 unsafe { msgs::free_smi(smi) };
@@ -709,7 +753,7 @@ impl Intf {
                 }
                 m.data[0] = (netfn << 2) | (lun & 3);
                 m.data[1] = cmd;
-                m.data[2..2 + data.len()].copy_from_slice(data);
+                put(&mut m.data[2..2 + data.len()], data);
                 m.data_size = (data.len() + 2) as i32;
                 // SAFETY: the caller's.
                 m.msgid = unsafe { (*recv).msgid };
@@ -842,7 +886,7 @@ impl Intf {
             let m = &mut *smi;
             m.data[0] = netfn << 2;
             m.data[1] = cmd;
-            m.data[2..2 + data.len()].copy_from_slice(data);
+            put(&mut m.data[2..2 + data.len()], data);
             m.data_size = (2 + data.len()) as i32;
             m.msgid = msgid;
         }
@@ -921,6 +965,14 @@ impl Intf {
         }
         self.inner.lock().medium = media;
         Ok(())
+    }
+
+    /// Shows `nr_users`, `nr_msgs` and `maintenance_mode` on the driver's
+    /// device, as upstream does.
+    pub(crate) fn add_sysfs(this: &Arc<Intf>) -> Result {
+        // SAFETY: the group lives in the interface it shows, pinned in its
+        // `Arc`; `stop()` removes it before the driver's device can go.
+        unsafe { this.sysfs.add(this, this.si_dev) }
     }
 
     /// The BMC's IPMI version.
@@ -1030,7 +1082,7 @@ impl Intf {
             let r = &mut *recv;
             r.recv_type = recv_type as i32;
             r.msg.netfn = netfn;
-            r.msg_data[..n].copy_from_slice(&body[..n]);
+            put(&mut r.msg_data[..n], &body[..n]);
             r.msg.data = r.msg_data.as_mut_ptr();
             r.msg.data_len = n as u16;
         }
@@ -1062,7 +1114,7 @@ impl Intf {
                 rsp_len
             );
             let a = route::broken_answer(&m.data[..data_len]);
-            m.rsp[..3].copy_from_slice(&a);
+            put(&mut m.rsp[..3], &a);
             rsp_len = 3;
             kind = Kind::Local;
         }
@@ -1139,7 +1191,7 @@ impl Intf {
                     len: rsp.len().min(64),
                     rsp: [0; 64],
                 };
-                a.rsp[..a.len].copy_from_slice(&rsp[..a.len]);
+                put(&mut a.rsp[..a.len], &rsp[..a.len]);
                 g.answer = Some(a);
                 self.answered.notify_all();
             }
@@ -1405,7 +1457,7 @@ impl Intf {
             return;
         }
         let mut record: EventRecord = [0; 16];
-        record.copy_from_slice(&rsp[3..19]);
+        put(&mut record, &rsp[3..19]);
         let users = self.users.lock();
         let mut given = false;
         for u in users
@@ -1816,6 +1868,8 @@ impl Intf {
     /// and the timer, tells the driver to stop.
     pub(crate) fn stop(this: &Arc<Intf>) {
         this.in_shutdown.store(true, Ordering::Release);
+        // SAFETY: added once at registration, removed once here.
+        unsafe { this.sysfs.remove() };
         kwork::cancel_sync::<Intf, 0>(this);
         kwork::cancel_delayed_sync::<Intf, 1>(this);
         if let Some(f) = this.handlers().shutdown {
@@ -1864,7 +1918,7 @@ impl Intf {
         while let Some(s) = gone_smi.pop() {
             // SAFETY: ours; a user message it carries goes too.
             unsafe {
-                let r = (*s).recv_msg;
+                let r = core::mem::replace(&mut (*s).recv_msg, null_mut());
                 if !r.is_null() {
                     msgs::free_recv(r);
                 }

@@ -51,6 +51,7 @@ pub mod glue {
 #[path = "../../../../rust/kext"]
 pub mod kext {
     pub mod modparam;
+    pub mod sysfs;
     pub mod work;
 }
 
@@ -374,6 +375,14 @@ ipmi_export! {
                 "interface {num}: the BMC did not answer its Device ID and channel queries ({:?}); not registered\n",
                 e
             );
+            Intf::stop(&intf);
+            Intf::finish(&intf);
+            intf.num.store(-1, Ordering::Relaxed);
+            // SAFETY: the driver is shut down and lets go of the handle.
+            drop(unsafe { Intf::take_c(handle) });
+            return e.to_errno();
+        }
+        if let Err(e) = Intf::add_sysfs(&intf) {
             Intf::stop(&intf);
             Intf::finish(&intf);
             intf.num.store(-1, Ordering::Relaxed);

@@ -37,6 +37,15 @@ pub(crate) fn oops_in_progress() -> bool {
 /// `msg` must be such a message, given up here.
 unsafe extern "C" fn free_smi_msg(msg: *mut bindings::ipmi_smi_msg) {
     SMI_MSGS_IN_USE.fetch_sub(1, Ordering::Relaxed);
+    // A driver that drops a request instead of handing it back would lose
+    // the user's receive message with it: free that too (the handler
+    // detaches it from every message it frees itself).
+    // SAFETY: the caller gives up `msg`, a live message of ours.
+    let recv = unsafe { core::mem::replace(&mut (*msg).recv_msg, null_mut()) };
+    if !recv.is_null() {
+        // SAFETY: a request's receive message, owned by its request.
+        unsafe { free_recv(recv) };
+    }
     if !oops_in_progress() {
         // SAFETY: `done` of a message `alloc_smi_msg` made from a `KBox`;
         // the caller gives it up.

@@ -131,6 +131,13 @@ impl User {
         self.quota.lock().consume_unsolicited();
     }
 
+    /// Requests in flight and unsolicited messages not yet consumed
+    /// (upstream's per-user `nr_msgs`).
+    pub(crate) fn nr_msgs(&self) -> u32 {
+        let q = self.quota.lock();
+        q.requests() + q.unsolicited()
+    }
+
     /// Makes `msg` the user's, as `recv_type`: it holds a reference, and
     /// its quota slot ends when the message is freed. The quota slot was
     /// taken by [`User::start_request`] or [`User::offer_unsolicited`].

@@ -720,17 +720,28 @@ impl Engine {
     /// Stops everything: no more wake-ups, messages dropped (the handler
     /// answers their users). Sleeps.
     fn stop(&self) {
-        let (current, waiting) = {
+        let (intf, current, waiting) = {
             let mut st = self.state.lock();
             st.stopped = true;
-            st.intf = None;
             (
+                st.intf.take(),
                 core::mem::replace(&mut st.current, Current::None),
                 st.waiting.take(),
             )
         };
-        drop(current);
-        drop(waiting);
+        // The handler's requests end with an error answer, handed back, as
+        // upstream's driver finishes its current message before it stops:
+        // dropped, they would take the handler's receive message with them.
+        let handlers = match current {
+            Current::User(msg) => Some(msg),
+            _ => None,
+        };
+        for mut msg in Iterator::chain(handlers.into_iter(), waiting) {
+            if let Some(intf) = &intf {
+                State::refuse(&mut msg, 0xff);
+                intf.msg_received(msg);
+            }
+        }
         {
             let mut slot = self.irq.lock();
             *slot = None;
