@@ -8,12 +8,14 @@
 # ipmi_devintf in place of their twins. Then the flood, left unread for
 # 3 s before the same user sends a request: what each stack does is
 # recorded in $OUT/events.txt (upstream's handler counts queued events
-# against the user's message limit).
+# against the user's message limit). Last, our ipmi_msghandler under
+# upstream's leaves: the same, and there the request must go (ours counts
+# a user's unread events apart from its requests).
 
 tools=$REPO/target/selftests
 : >"$OUT/events.txt"
 ensure_c_stack
-tap_expect 8
+tap_expect 12
 
 events_reach() {
 	local out
@@ -46,3 +48,21 @@ tap_run "our ipmi_devintf in place" use_devintf rust
 tap_run "events reach the user that asked, our ipmi_devintf" events_reach
 tap_run "a flood of 150 queued events, our ipmi_devintf (outcome in events.txt)" flood "our ipmi_devintf"
 use_devintf c
+
+core_under_c() {
+	unload_all && insmod "$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko" &&
+		insmod "$(cko ipmi_devintf)" && insmod "$(cko "$(si_driver)")" && wait_for /dev/ipmi0 20
+}
+# flood_request_goes: as flood, and the request sent with the events
+# queued was accepted.
+flood_request_goes() {
+	flood "$1" && grep -qx "$1: a request from the user with the events queued: sent" "$OUT/events.txt"
+}
+back_to_c() {
+	unload_all && load_c_stack
+}
+tap_run "our ipmi_msghandler in place, under upstream's ipmi_devintf and $(si_driver)" core_under_c
+tap_run "events reach the user that asked, our handler" events_reach
+tap_run "a flood of 150 queued events, our handler: the user's request still goes" \
+	flood_request_goes "our handler"
+tap_run "upstream's stack back" back_to_c

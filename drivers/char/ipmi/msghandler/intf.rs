@@ -30,7 +30,7 @@ use crate::kext::work as kwork;
 use crate::msgs::{self, Fifo};
 use crate::params;
 use crate::stats::Stats;
-use crate::user::User;
+use crate::user::{Admitted, User};
 use core::ffi::c_void;
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
@@ -455,6 +455,11 @@ impl Intf {
 
     /// Runs the work item now, or queues it.
     fn kick(&self) {
+        // Going away: `stop()` cancelled the work, `finish()` frees what
+        // is queued; nothing may queue it again.
+        if self.in_shutdown.load(Ordering::Acquire) {
+            return;
+        }
         if self.run_to_completion.load(Ordering::Relaxed) {
             self.process();
         } else {
@@ -468,6 +473,9 @@ impl Intf {
     /// the driver is idle. Returns the driver's refusal, in which case the
     /// message is still the caller's.
     fn send(&self, smi: *mut bindings::ipmi_smi_msg, high: bool) -> core::result::Result<(), i32> {
+        if self.in_shutdown.load(Ordering::Acquire) {
+            return Err(ENODEV.to_errno());
+        }
         {
             let mut g = self.inner.lock();
             if !g.curr.is_null() {
@@ -1410,29 +1418,17 @@ impl Intf {
             users.iter().find(|u| u.id() == id).cloned()
         });
         if let Some(u) = user {
-            if !u.offer_unsolicited() {
-                self.stats
-                    .dropped_unsolicited
-                    .fetch_add(1, Ordering::Relaxed);
-                return;
+            if self.give_unsolicited(
+                &u,
+                bindings::IPMI_CMD_RECV_TYPE,
+                src,
+                c_long::from(seq),
+                netfn,
+                cmd,
+                body,
+            ) {
+                self.stats.handled_commands.fetch_add(1, Ordering::Relaxed);
             }
-            self.stats.handled_commands.fetch_add(1, Ordering::Relaxed);
-            let recv = msgs::alloc_recv_msg();
-            if recv.is_null() {
-                u.abandon_unsolicited();
-                self.stats.out_of_memory.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-            // SAFETY: a fresh message of ours.
-            unsafe {
-                User::attach(&u, recv, bindings::IPMI_CMD_RECV_TYPE);
-                (*recv).addr = crate::glue::abi::c_addr(src);
-                (*recv).msgid = c_long::from(seq);
-                (*recv).msg.cmd = cmd;
-                (*recv).user_msg_data = null_mut();
-            }
-            let mut g = self.inner.lock();
-            self.answer_user(&mut g, recv, bindings::IPMI_CMD_RECV_TYPE, netfn, body);
             return;
         }
         self.stats
@@ -1483,35 +1479,78 @@ impl Intf {
     }
 
     fn give_event(&self, u: &Arc<User>, record: &EventRecord) {
-        if !u.offer_unsolicited() {
-            self.stats
-                .dropped_unsolicited
-                .fetch_add(1, Ordering::Relaxed);
-            return;
+        let si = Address::SystemInterface { lun: 0 };
+        if self.give_unsolicited(
+            u,
+            bindings::IPMI_ASYNC_EVENT_RECV_TYPE,
+            &si,
+            0,
+            0x07,
+            route::READ_EVENT_CMD,
+            record,
+        ) {
+            self.stats.events.fetch_add(1, Ordering::Relaxed);
         }
-        self.stats.events.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Makes an event or command for `u` and gives it (now, or from its
+    /// backlog later); false if it was dropped.
+    #[allow(clippy::too_many_arguments)]
+    fn give_unsolicited(
+        &self,
+        u: &Arc<User>,
+        recv_type: u32,
+        src: &Address,
+        msgid: c_long,
+        netfn: u8,
+        cmd: u8,
+        body: &[u8],
+    ) -> bool {
         let recv = msgs::alloc_recv_msg();
         if recv.is_null() {
-            u.abandon_unsolicited();
-            return;
+            self.stats.out_of_memory.fetch_add(1, Ordering::Relaxed);
+            return false;
         }
-        let si = Address::SystemInterface { lun: 0 };
+        let n = body.len().min(MAX_MSG_LENGTH);
         // SAFETY: a fresh message of ours.
         unsafe {
-            User::attach(u, recv, bindings::IPMI_ASYNC_EVENT_RECV_TYPE);
-            (*recv).addr = crate::glue::abi::c_addr(&si);
-            (*recv).msgid = 0;
-            (*recv).msg.cmd = route::READ_EVENT_CMD;
-            (*recv).user_msg_data = null_mut();
+            let r = &mut *recv;
+            r.recv_type = recv_type as i32;
+            r.addr = crate::glue::abi::c_addr(src);
+            r.msgid = msgid;
+            r.user_msg_data = null_mut();
+            r.msg.netfn = netfn;
+            r.msg.cmd = cmd;
+            put(&mut r.msg_data[..n], &body[..n]);
+            r.msg.data = r.msg_data.as_mut_ptr();
+            r.msg.data_len = n as u16;
         }
-        let mut g = self.inner.lock();
-        self.answer_user(
-            &mut g,
-            recv,
-            bindings::IPMI_ASYNC_EVENT_RECV_TYPE,
-            0x07,
-            record,
-        );
+        // SAFETY: ours, given up unless it goes now.
+        match unsafe { u.admit_unsolicited(recv) } {
+            Admitted::Now => {
+                // SAFETY: ours, with no user yet.
+                unsafe { User::attach(u, recv, recv_type) };
+                let mut g = self.inner.lock();
+                self.deliver(&mut g, recv);
+                true
+            }
+            Admitted::Later => true,
+            Admitted::Dropped => {
+                self.stats
+                    .dropped_unsolicited
+                    .fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Delivers a user's message from outside the work item (its backlog).
+    pub(crate) fn deliver_later(&self, msg: *mut bindings::ipmi_recv_msg) {
+        {
+            let mut g = self.inner.lock();
+            self.deliver(&mut g, msg);
+        }
+        self.kick();
     }
 
     /// `ipmi_set_gets_events()`.

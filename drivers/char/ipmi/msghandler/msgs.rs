@@ -161,6 +161,11 @@ impl<T: Linked> Fifo<T> {
         }
     }
 
+    /// Messages on the chain.
+    pub(crate) const fn len(&self) -> usize {
+        self.len
+    }
+
     fn next_of(msg: *mut T) -> *mut *mut T {
         // `link` is the first field (`Linked`), `next` the first of `link`.
         msg.cast::<*mut T>()

@@ -11,11 +11,26 @@
 use crate::glue::bindings;
 use crate::intf::Intf;
 use crate::ipmi::events::{Limits, Quota};
+use crate::msgs::{self, Fifo};
 use crate::params;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
 use kernel::sync::{new_spinlock_irq, Arc, ArcBorrow, SpinLockIrq};
+
+/// Most events and commands waiting for a user beyond its unsolicited
+/// limit; more are dropped and counted.
+const MAX_BACKLOG: usize = 1000;
+
+/// Where an unsolicited message for a user went.
+pub(crate) enum Admitted {
+    /// To the user now: attach it and deliver it.
+    Now,
+    /// Into the user's backlog, delivered when it frees earlier ones.
+    Later,
+    /// Dropped (freed): the backlog is full.
+    Dropped,
+}
 
 /// Receive types that are not answers to the user's own requests: they
 /// count against its unsolicited quota.
@@ -37,6 +52,11 @@ pub(crate) struct User {
     handler_data: *mut c_void,
     #[pin]
     quota: SpinLockIrq<Quota>,
+    /// Events and commands for the user beyond its unsolicited limit, in
+    /// order, not yet attached to it; they go out as it frees earlier
+    /// ones, so a slow reader loses nothing and holds up nobody else.
+    #[pin]
+    backlog: SpinLockIrq<Fifo<bindings::ipmi_recv_msg>>,
     /// Set once, by `ipmi_destroy_user()` or the interface going away;
     /// no callback runs after.
     pub(crate) destroyed: AtomicBool,
@@ -71,6 +91,7 @@ impl User {
                 handler,
                 handler_data,
                 quota <- new_spinlock_irq!(Quota::default(), "ipmi_user_quota"),
+                backlog <- new_spinlock_irq!(Fifo::new(), "ipmi_user_backlog"),
                 destroyed: AtomicBool::new(false),
                 gets_events: AtomicBool::new(false),
             }),
@@ -126,9 +147,64 @@ impl User {
         self.quota.lock().offer_unsolicited(&limits())
     }
 
-    /// An offered unsolicited message could not be made after all.
-    pub(crate) fn abandon_unsolicited(&self) {
-        self.quota.lock().consume_unsolicited();
+    /// Takes an unsolicited message for this user (with no user set):
+    /// now if the user is under its limit and nothing waits before it, in
+    /// its backlog otherwise, dropped if that is full.
+    ///
+    /// # Safety
+    ///
+    /// `msg` must be a live receive message owned by the caller, given up
+    /// unless [`Admitted::Now`] is returned.
+    pub(crate) unsafe fn admit_unsolicited(&self, msg: *mut bindings::ipmi_recv_msg) -> Admitted {
+        let mut backlog = self.backlog.lock();
+        if backlog.len() == 0 && self.offer_unsolicited() {
+            return Admitted::Now;
+        }
+        if backlog.len() < MAX_BACKLOG {
+            // SAFETY: the caller gives it up.
+            unsafe { backlog.push(msg) };
+            return Admitted::Later;
+        }
+        drop(backlog);
+        // SAFETY: the caller gives it up; it has no user.
+        unsafe { msgs::free_recv(msg) };
+        Admitted::Dropped
+    }
+
+    /// The user freed an unsolicited message: the oldest in its backlog
+    /// takes the free place, delivered through its interface.
+    fn refill(this: &Arc<User>) {
+        if this.destroyed.load(Ordering::Acquire) {
+            return;
+        }
+        let msg = {
+            let mut backlog = this.backlog.lock();
+            if backlog.len() == 0 || !this.offer_unsolicited() {
+                return;
+            }
+            backlog.pop()
+        };
+        if let Some(msg) = msg {
+            // SAFETY: off the backlog, ours; its type was set when made.
+            unsafe {
+                let recv_type = (*msg).recv_type as u32;
+                User::attach(this, msg, recv_type);
+            }
+            this.intf.deliver_later(msg);
+        }
+    }
+
+    /// Frees the backlog (the user is going away).
+    pub(crate) fn drop_backlog(&self) {
+        let mut gone = Fifo::new();
+        {
+            let mut backlog = self.backlog.lock();
+            backlog.take_if(|_| true, &mut gone);
+        }
+        while let Some(m) = gone.pop() {
+            // SAFETY: ours, with no user.
+            unsafe { msgs::free_recv(m) };
+        }
     }
 
     /// Requests in flight and unsolicited messages not yet consumed
@@ -167,11 +243,17 @@ impl User {
     pub(crate) unsafe fn detach(user: *mut bindings::ipmi_user, recv_type: i32) {
         // SAFETY: the caller gives up the message's reference.
         let user = unsafe { User::take_c(user) };
-        let mut q = user.quota.lock();
-        if is_unsolicited(recv_type) {
-            q.consume_unsolicited();
-        } else {
-            q.end_request();
+        let unsolicited = is_unsolicited(recv_type);
+        {
+            let mut q = user.quota.lock();
+            if unsolicited {
+                q.consume_unsolicited();
+            } else {
+                q.end_request();
+            }
+        }
+        if unsolicited {
+            User::refill(&user);
         }
     }
 
@@ -240,6 +322,7 @@ impl User {
             this.shutdown();
         }
         this.intf.forget_user(this);
+        this.drop_backlog();
         // SAFETY: the reference `ipmi_create_user()` took on the driver's
         // module, given back once (the `destroyed` flag).
         unsafe { kernel::bindings::module_put(this.intf.owner) };
