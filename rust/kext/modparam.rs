@@ -329,9 +329,69 @@ pub(crate) use module_param_string;
 /// (at load, or through /sys/module/*/parameters/ with permission
 /// `$perm`): C's `module_param_call(name, set, NULL, NULL, perm)`.
 /// `$set: fn(&str) -> Result` runs under the kernel's parameter lock.
+/// With `get $get` (`fn() -> &'static str`), reading it shows that text
+/// and a newline.
 // Each module compiles this file and uses only some of the macros.
 #[allow(unused_macros)]
 macro_rules! module_param_call {
+    ($name:ident, $set:path, get $get:path, $perm:literal, $desc:literal) => {
+        const _: () = {
+            $crate::__ipmi_rs_param_modinfo!([stringify!($name)], $desc);
+
+            /// # Safety
+            ///
+            /// Called by the kernel's parameter code with a string.
+            unsafe extern "C" fn set(
+                val: *const ::kernel::ffi::c_char,
+                _kp: *const ::kernel::bindings::kernel_param,
+            ) -> ::kernel::ffi::c_int {
+                use ::kernel::str::CStrExt as _;
+                // SAFETY: the kernel passes a NUL-terminated string.
+                let text = unsafe { ::kernel::str::CStr::from_char_ptr(val) };
+                let Ok(text) = text.to_str() else {
+                    return ::kernel::error::code::EINVAL.to_errno();
+                };
+                match $set(text) {
+                    Ok(()) => 0,
+                    Err(e) => e.to_errno(),
+                }
+            }
+
+            /// # Safety
+            ///
+            /// Called by the kernel's parameter code with a page-sized
+            /// buffer.
+            unsafe extern "C" fn get(
+                buffer: *mut ::kernel::ffi::c_char,
+                _kp: *const ::kernel::bindings::kernel_param,
+            ) -> ::kernel::ffi::c_int {
+                let text: &str = $get();
+                // The value and a newline, well within the page.
+                let n = text.len().min(64);
+                // SAFETY: the kernel's buffer holds a page.
+                unsafe {
+                    ::core::ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast::<u8>(), n);
+                    *buffer.add(n) = b'\n' as ::kernel::ffi::c_char;
+                    *buffer.add(n + 1) = 0;
+                }
+                (n + 1) as ::kernel::ffi::c_int
+            }
+
+            static OPS: $crate::kext::modparam::ParamData<::kernel::bindings::kernel_param_ops> =
+                $crate::kext::modparam::ParamData(::kernel::bindings::kernel_param_ops {
+                    flags: 0,
+                    set: Some(set),
+                    get: Some(get),
+                    free: None,
+                });
+            $crate::__ipmi_rs_kernel_param!(
+                [stringify!($name)],
+                &raw const OPS.0,
+                $perm,
+                arg: ::core::ptr::null_mut()
+            );
+        };
+    };
     ($name:ident, $set:path, $perm:literal, $desc:literal) => {
         const _: () = {
             $crate::__ipmi_rs_param_modinfo!([stringify!($name)], $desc);

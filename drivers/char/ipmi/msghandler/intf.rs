@@ -1889,6 +1889,21 @@ impl Intf {
 
     // ---- panic and polling ---------------------------------------------
 
+    /// The kernel panics: run to completion from now on, and tell the
+    /// users (without waiting for their lock, which a stopped CPU may hold).
+    pub(crate) fn enter_panic(&self) {
+        self.run_to_completion.store(true, Ordering::Release);
+        if let Some(f) = self.handlers().set_run_to_completion {
+            // SAFETY: the driver's callback with its context.
+            unsafe { f(self.send_info, true) };
+        }
+        if let Some(users) = self.users.try_lock() {
+            for u in users.iter() {
+                u.panic();
+            }
+        }
+    }
+
     /// Polls the driver (`ipmi_poll_interface()`, panic time).
     pub(crate) fn poll(&self) {
         if let Some(f) = self.handlers().poll {

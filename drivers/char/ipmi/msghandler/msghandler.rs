@@ -14,7 +14,7 @@
 //! command receivers, event queue and bridging.
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::debugfs;
 use kernel::ffi::{c_char, c_int, c_long, c_uchar, c_uint};
 use kernel::prelude::*;
@@ -51,12 +51,14 @@ pub mod glue {
 #[path = "../../../../rust/kext"]
 pub mod kext {
     pub mod modparam;
+    pub mod panic;
     pub mod sysfs;
     pub mod work;
 }
 
 mod intf;
 mod msgs;
+mod panic;
 mod params;
 mod stats;
 mod user;
@@ -161,6 +163,7 @@ impl kernel::Module for IpmiMsghandler {
             DEBUGFS.init();
         }
         *DEBUGFS.lock() = Some(debugfs::Dir::new(c"ipmi_msghandler"));
+        panic::NOTIFIER.register();
         pr_info!("IPMI message handler (Rust) loaded\n");
         Ok(IpmiMsghandler)
     }
@@ -168,6 +171,7 @@ impl kernel::Module for IpmiMsghandler {
 
 impl Drop for IpmiMsghandler {
     fn drop(&mut self) {
+        panic::NOTIFIER.unregister();
         DEBUGFS.lock().take();
         let smi = msgs::SMI_MSGS_IN_USE.load(Ordering::Relaxed);
         let recv = msgs::RECV_MSGS_IN_USE.load(Ordering::Relaxed);
@@ -204,6 +208,16 @@ unsafe fn read_address(addr: *const bindings::ipmi_addr) -> Result<Address> {
     // SAFETY: the structure of that type has `len` bytes.
     let (raw, n) = unsafe { glue::abi::read_addr(addr, len as i32) };
     Address::parse(&raw[..n]).map_err(|_| EINVAL)
+}
+
+/// Runs `f` on every registered interface at panic time, if the list is
+/// not locked (by a CPU the panic stopped).
+pub(crate) fn for_each_intf_at_panic(mut f: impl FnMut(&Intf)) {
+    if let Some(list) = INTERFACES.try_lock() {
+        for r in list.iter() {
+            f(&r.intf);
+        }
+    }
 }
 
 /// Converts a kernel result to the C convention.
@@ -871,31 +885,6 @@ ipmi_export! {
     }
 }
 
-/// Messages of `ipmi_panic_request_and_wait()` not yet answered.
-static PANIC_PENDING: AtomicI32 = AtomicI32::new(0);
-
-/// The `done` of the panic-time system interface message.
-///
-/// # Safety
-///
-/// None: the message lives on the waiting caller's stack.
-unsafe extern "C" fn panic_smi_done(_msg: *mut bindings::ipmi_smi_msg) {
-    PANIC_PENDING.fetch_sub(1, Ordering::AcqRel);
-}
-
-/// The `done` of the panic-time receive message.
-///
-/// # Safety
-///
-/// None: the message lives on the waiting caller's stack.
-unsafe extern "C" fn panic_recv_done(_msg: *mut bindings::ipmi_recv_msg) {
-    PANIC_PENDING.fetch_sub(1, Ordering::AcqRel);
-}
-
-/// Polls at most this many times for a panic-time answer (the driver's
-/// poll waits at least 10 us each time).
-const PANIC_POLLS: u32 = 1_000_000;
-
 ipmi_export! {
     /// `ipmi_panic_request_and_wait()`: at panic, sends a request and polls
     /// the interface until it is answered (bounded).
@@ -919,35 +908,16 @@ ipmi_export! {
         if msg.is_null() {
             return;
         }
-        let intf = &u.intf;
-        intf.run_to_completion.store(true, Ordering::Release);
-        let mut smi: bindings::ipmi_smi_msg = pin_init::zeroed();
-        let mut recv: bindings::ipmi_recv_msg = pin_init::zeroed();
-        smi.done = Some(panic_smi_done);
-        recv.done = Some(panic_recv_done);
-        PANIC_PENDING.fetch_add(2, Ordering::AcqRel);
-        // SAFETY: the caller's message; both supplied messages live on
-        // this stack until their `done` ran (the wait below) or the
-        // request failed.
-        let r = intf.request(None, &a, 0, unsafe { &*msg }, core::ptr::null_mut(), &mut smi, &mut recv, false, 0, 0);
-        if r.is_err() {
-            PANIC_PENDING.fetch_sub(2, Ordering::AcqRel);
-            return;
-        }
-        if let Some(f) = intf.handlers().flush_messages {
-            // SAFETY: the driver's callback with its context.
-            unsafe { f(intf.send_info()) };
-        }
-        let mut polls = 0;
-        while PANIC_PENDING.load(Ordering::Acquire) > 0 && polls < PANIC_POLLS {
-            intf.poll();
-            polls += 1;
-        }
-        if PANIC_PENDING.load(Ordering::Acquire) > 0 {
-            // The messages live on this stack: never let the interface
-            // touch them again.
-            intf.in_shutdown.store(true, Ordering::Release);
-            PANIC_PENDING.store(0, Ordering::Release);
-        }
+        // SAFETY: as the caller guarantees.
+        let m = unsafe { &*msg };
+        let len = usize::from(m.data_len).min(32);
+        let data: &[u8] = if len == 0 || m.data.is_null() {
+            &[]
+        } else {
+            // SAFETY: the caller's message holds `data_len` bytes.
+            unsafe { core::slice::from_raw_parts(m.data, len) }
+        };
+        u.intf.run_to_completion.store(true, Ordering::Release);
+        let _ = panic::request(&u.intf, &a, m.netfn, m.cmd, data);
     }
 }

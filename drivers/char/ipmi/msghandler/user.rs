@@ -292,6 +292,14 @@ impl User {
         }
     }
 
+    /// Tells the user the kernel panics (its interface runs to completion).
+    pub(crate) fn panic(&self) {
+        if let Some(f) = self.hndl().ipmi_panic_handler {
+            // SAFETY: the user's callback with its data.
+            unsafe { f(self.handler_data) };
+        }
+    }
+
     /// Tells the user it is going away.
     pub(crate) fn shutdown(&self) {
         if let Some(f) = self.hndl().shutdown {
