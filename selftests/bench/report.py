@@ -63,7 +63,8 @@ for group in groups:
 print("idle, stack loaded (5 s)")
 row("CPU busy (%)", samples[("A", "idle", "idle_cpu_pct")], samples[("B", "idle", "idle_cpu_pct")], "10.3f")
 
-# --compare si: the machine with the stack loaded and /dev/ipmi0 closed.
+# --compare si, msghandler, rust: the machine with the stack loaded and
+# /dev/ipmi0 closed.
 CLOSED = [
     ("CPU busy (%)", "closed_cpu_pct", "10.3f"),
     ("context switches /s", "closed_ctxt_per_s", "10.1f"),

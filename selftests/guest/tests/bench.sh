@@ -35,13 +35,19 @@ fi
 # --compare devintf: A is upstream's C stack, B the same with our Rust
 # ipmi_devintf. --compare si: A is upstream's C stack again, B the same with
 # our Rust ipmi_si; our devintf is never loaded in that boot (once used with
-# upstream's ipmi_si, that ipmi_si may refuse to unload).
+# upstream's ipmi_si, that ipmi_si may refuse to unload). --compare
+# msghandler: B is our Rust ipmi_msghandler under upstream's devintf and
+# ipmi_si. --compare rust: B is the all-Rust stack (our handler, devintf
+# and ipmi_si).
 stack_name() {
 	case "$compare:$1" in
 	devintf:A) echo "C ipmi_devintf" ;;
 	devintf:B) echo "Rust ipmi_devintf" ;;
 	si:A) echo "C ipmi_si" ;;
 	si:B) echo "Rust ipmi_si" ;;
+	msghandler:A | rust:A) echo "all C" ;;
+	msghandler:B) echo "Rust ipmi_msghandler" ;;
+	rust:B) echo "all Rust" ;;
 	esac
 }
 stack_load() {
@@ -50,6 +56,15 @@ stack_load() {
 	devintf:B) load_stack_rust_devintf ;;
 	si:A) load_c_stack && ! si_is_ours ;;
 	si:B) load_stack_rust_si ;;
+	msghandler:A | rust:A) load_c_stack && ! si_is_ours ;;
+	msghandler:B)
+		insmod "$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko" &&
+			insmod "$(cko ipmi_devintf)" && insmod "$(cko ipmi_si)" && wait_for /dev/ipmi0 15
+		;;
+	rust:B)
+		insmod "$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko" &&
+			insmod "$(rust_devintf_ko)" && insmod "$(rust_si_ko)" && wait_for /dev/ipmi0 15 && si_is_ours
+		;;
 	*) echo "unknown comparison $compare"; return 1 ;;
 	esac
 }
@@ -115,7 +130,7 @@ measure() {
 	done
 	line=$("$bench" --idle 5)
 	echo "stack=$stack name=$(stack_name "$stack") round=$round $line" | tee -a "$OUT/bench.txt"
-	if [ "$compare" = si ] && [ "$idle_closed" -gt 0 ]; then
+	if [ "$compare" != devintf ] && [ "$idle_closed" -gt 0 ]; then
 		line=$(idle_closed "$idle_closed")
 		echo "stack=$stack name=$(stack_name "$stack") round=$round $line" | tee -a "$OUT/bench.txt"
 	fi
