@@ -16,11 +16,11 @@ ensure_c_stack || return 0
 rust_si=0
 [ "$(si_driver)" = ipmi_si ] && rust_si=1
 if [ $rust_si = 1 ]; then
-	n=36
-	[ "$BMC" = ipmi_sim ] && n=38
+	n=37
+	[ "$BMC" = ipmi_sim ] && n=39
 else
-	n=24
-	[ "$BMC" = ipmi_sim ] && n=25
+	n=25
+	[ "$BMC" = ipmi_sim ] && n=26
 fi
 tap_expect $n
 
@@ -34,6 +34,22 @@ handler_attrs() {
 	exec {fd}>&-
 }
 handler_attrs >"$work/c-attrs.txt"
+
+# The BMC's device: its name, driver, links, files and every attribute.
+bmc_facts() {
+	local d a
+	d=$(readlink -f /sys/class/ipmi/ipmi0/device/bmc) || return 1
+	echo "device: $(basename "$d")"
+	echo "driver: $(basename "$(readlink -f "$d/driver")")"
+	echo "ipmi0 -> $(basename "$(readlink -f "$d/ipmi0")")"
+	echo "files: $(cd "$d" && echo *)"
+	for a in device_id provides_device_sdrs revision firmware_revision ipmi_version \
+		additional_device_support manufacturer_id product_id aux_firmware_revision guid; do
+		[ -e "$d/$a" ] && echo "$a: $(cat "$d/$a")"
+	done
+	return 0
+}
+bmc_facts >"$work/c-bmc.txt"
 
 tap_run "the all-C stack unloads" unload_all
 
@@ -79,6 +95,13 @@ same_attrs() {
 	diff -u "$work/c-attrs.txt" "$work/rust-attrs.txt"
 }
 tap_run "our core: nr_users, nr_msgs, maintenance_mode read as upstream's (one user)" same_attrs
+
+same_bmc() {
+	bmc_facts >"$work/rust-bmc.txt" || return 1
+	cat "$work/rust-bmc.txt"
+	diff -u "$work/c-bmc.txt" "$work/rust-bmc.txt"
+}
+tap_run "our core: the BMC device ipmi_bmc.N, its links and attributes as upstream's" same_bmc
 
 client_battery "our core under C leaves: "
 tap_run "our core under C leaves: an unknown command fails with the BMC's 0xc1" raw_invalid

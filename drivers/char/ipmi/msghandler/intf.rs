@@ -247,6 +247,9 @@ struct Inner {
     medium: [u8; CHANNELS],
     /// The BMC's IPMI version (major, minor).
     version: (u8, u8),
+    /// Its Device ID answer and GUID, from registration.
+    device_id: Option<DeviceId>,
+    guid: Option<[u8; 16]>,
     answer: Option<QueryAnswer>,
     own_count: u32,
     /// The time the timer is set for.
@@ -383,6 +386,8 @@ impl Intf {
             lun: [2; CHANNELS],
             medium: default_media(),
             version: (0, 0),
+            device_id: None,
+            guid: None,
             answer: None,
             own_count: 0,
             timer_at: None,
@@ -950,7 +955,22 @@ impl Intf {
         }
         let id = id.ok_or(EIO)?;
         let version = id.ipmi_version();
-        self.inner.lock().version = version;
+        // Get Device GUID: the BMC's identity for its device (optional).
+        let guid = match self.query(route::GET_DEVICE_GUID_CMD, &[]) {
+            Ok((rsp, n)) if n >= 19 && rsp[2] == 0 => {
+                let mut g = [0u8; 16];
+                put(&mut g, &rsp[3..19]);
+                Some(g)
+            }
+            Ok(_) => None,
+            Err(e) => return Err(e),
+        };
+        {
+            let mut g = self.inner.lock();
+            g.version = version;
+            g.device_id = Some(id);
+            g.guid = guid;
+        }
         if version < (1, 5) {
             return Ok(());
         }
@@ -981,6 +1001,12 @@ impl Intf {
         // SAFETY: the group lives in the interface it shows, pinned in its
         // `Arc`; `stop()` removes it before the driver's device can go.
         unsafe { this.sysfs.add(this, this.si_dev) }
+    }
+
+    /// The BMC's Device ID answer and GUID, from registration.
+    pub(crate) fn identity(&self) -> (Option<DeviceId>, Option<[u8; 16]>) {
+        let g = self.inner.lock();
+        (g.device_id, g.guid)
     }
 
     /// The BMC's IPMI version.

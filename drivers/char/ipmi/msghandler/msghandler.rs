@@ -56,6 +56,7 @@ pub mod kext {
     pub mod work;
 }
 
+mod bmc;
 mod intf;
 mod msgs;
 mod panic;
@@ -162,6 +163,7 @@ impl kernel::Module for IpmiMsghandler {
             WATCHERS.init();
             DEBUGFS.init();
         }
+        bmc::init()?;
         *DEBUGFS.lock() = Some(debugfs::Dir::new(c"ipmi_msghandler"));
         panic::NOTIFIER.register();
         pr_info!("IPMI message handler (Rust) loaded\n");
@@ -173,6 +175,11 @@ impl Drop for IpmiMsghandler {
     fn drop(&mut self) {
         panic::NOTIFIER.unregister();
         DEBUGFS.lock().take();
+        bmc::exit();
+        // Statics are never dropped: give back the lists' memory (empty
+        // now, as every user of the module is gone, but still allocated).
+        drop(core::mem::take(&mut *INTERFACES.lock()));
+        drop(core::mem::take(&mut *WATCHERS.lock()));
         let smi = msgs::SMI_MSGS_IN_USE.load(Ordering::Relaxed);
         let recv = msgs::RECV_MSGS_IN_USE.load(Ordering::Relaxed);
         if smi != 0 || recv != 0 {
@@ -396,7 +403,13 @@ ipmi_export! {
             drop(unsafe { Intf::take_c(handle) });
             return e.to_errno();
         }
-        if let Err(e) = Intf::add_sysfs(&intf) {
+        let (id, guid) = intf.identity();
+        let registered = match id {
+            Some(id) => Intf::add_sysfs(&intf).and_then(|()| bmc::register(num, si_dev, &id, guid)),
+            None => Err(EIO),
+        };
+        if let Err(e) = registered {
+            pr_err!("interface {num}: unable to register its sysfs attributes and BMC device ({:?})\n", e);
             Intf::stop(&intf);
             Intf::finish(&intf);
             intf.num.store(-1, Ordering::Relaxed);
@@ -470,6 +483,7 @@ ipmi_export! {
         }
         drop(watchers);
         Intf::finish(&this);
+        bmc::unregister(num);
     }
 }
 
