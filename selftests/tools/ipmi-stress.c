@@ -39,6 +39,11 @@
  *       one is answered with completion code 0 or SECONDS pass; prints
  *       after how long, and how many tries were refused (EBUSY: the
  *       handler's reset maintenance mode) or answered with an error.
+ *   ipmi-stress absent ADDR RETRIES MS
+ *       Get Device ID to IPMB address ADDR on channel 0 (where nobody
+ *       answers) with IPMICTL_SEND_COMMAND_SETTIME, RETRIES retries MS ms
+ *       apart; prints the completion code of the answer the handler makes
+ *       up and after how long it came (none within 60 s fails).
  *   ipmi-stress inflight SECONDS
  *       keep requests in flight until SECONDS pass or the device fails;
  *       prints how the file ended (for unloading the interface under it).
@@ -587,6 +592,49 @@ static int reset_recovery(double limit)
 	return 0;
 }
 
+/* A bridged request nobody answers: its made-up answer and its time. */
+static int absent(int slave_addr, int retries, unsigned int ms)
+{
+	struct ipmi_ipmb_addr ipmb = {
+		.addr_type = IPMI_IPMB_ADDR_TYPE,
+		.channel = 0,
+		.slave_addr = slave_addr,
+		.lun = 0,
+	};
+	struct ipmi_req_settime req = {
+		.req = {
+			.addr = (unsigned char *)&ipmb,
+			.addr_len = sizeof(ipmb),
+			.msgid = 7,
+			.msg = { .netfn = IPMI_NETFN_APP_REQUEST, .cmd = 0x01 },
+		},
+		.retries = retries,
+		.retry_time_ms = ms,
+	};
+	struct pollfd pfd = { .events = POLLIN };
+	int fd = open(path, O_RDWR), cc, type;
+	double start;
+	long got;
+
+	if (fd < 0) {
+		perror("open");
+		return 1;
+	}
+	pfd.fd = fd;
+	start = now();
+	if (ioctl(fd, IPMICTL_SEND_COMMAND_SETTIME, &req) < 0) {
+		perror("IPMICTL_SEND_COMMAND_SETTIME");
+		return 1;
+	}
+	if (poll(&pfd, 1, 60000) != 1 || receive(fd, &got, &cc, &type) < 0) {
+		printf("absent: no answer within 60 s\n");
+		return 1;
+	}
+	printf("absent: completion code 0x%02x after %.2f s (msgid %ld)\n", cc, now() - start, got);
+	close(fd);
+	return got == 7 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "clients"))
@@ -603,6 +651,8 @@ int main(int argc, char **argv)
 		return events(atoi(argv[2]), argc >= 4 && !strcmp(argv[3], "hold"));
 	if (argc >= 3 && !strcmp(argv[1], "reset-recovery"))
 		return reset_recovery(atof(argv[2]));
+	if (argc >= 5 && !strcmp(argv[1], "absent"))
+		return absent(strtol(argv[2], NULL, 0), atoi(argv[3]), atoi(argv[4]));
 	if (argc >= 3 && !strcmp(argv[1], "inflight"))
 		return inflight(atof(argv[2]));
 	fprintf(stderr, "usage: see the head of ipmi-stress.c\n");

@@ -25,7 +25,7 @@ pub const WARM_RESET_CMD: u8 = 0x03;
 /// App Get Device ID.
 pub const GET_DEVICE_ID_CMD: u8 = 0x01;
 /// App Get Device GUID.
-pub const GET_DEVICE_GUID_CMD: u8 = 0x37;
+pub const GET_DEVICE_GUID_CMD: u8 = 0x08;
 /// App Get Channel Info.
 pub const GET_CHANNEL_INFO_CMD: u8 = 0x42;
 /// "Invalid command", the answer to a command nobody takes.

@@ -17,10 +17,10 @@ rust_si=0
 [ "$(si_driver)" = ipmi_si ] && rust_si=1
 if [ $rust_si = 1 ]; then
 	n=37
-	[ "$BMC" = ipmi_sim ] && n=39
+	[ "$BMC" = ipmi_sim ] && n=42
 else
 	n=25
-	[ "$BMC" = ipmi_sim ] && n=26
+	[ "$BMC" = ipmi_sim ] && n=29
 fi
 tap_expect $n
 
@@ -50,6 +50,26 @@ bmc_facts() {
 	return 0
 }
 bmc_facts >"$work/c-bmc.txt"
+
+# absent STACK: Get Device ID to 0x40 on ipmi_sim's IPMB, where nobody
+# answers, 2 retries 500 ms apart: the handler answers 0xc3 itself; the
+# time goes to bridged-timeout.txt. Ours must take 1.5 s (three sends of
+# 500 ms each) within 0.3 s; upstream ticks once a second.
+absent_target() {
+	local out secs
+	out=$("$tools/ipmi-stress" absent 0x40 2 500) || { echo "$out"; return 1; }
+	echo "$out"
+	echo "$1: $out" >>"$OUT/bridged-timeout.txt"
+	grep -q '^absent: completion code 0xc3 after ' <<<"$out" || return 1
+	[ "$1" = upstream ] && return 0
+	secs=$(sed -n 's/^absent: completion code 0xc3 after \([0-9.]*\) s.*/\1/p' <<<"$out")
+	awk -v s="$secs" 'BEGIN { exit !(s >= 1.4 && s <= 1.8) }'
+}
+if [ "$BMC" = ipmi_sim ]; then
+	: >"$OUT/bridged-timeout.txt"
+	tap_run "upstream's stack: an absent IPMB target ends in 0xc3 (time in bridged-timeout.txt)" \
+		absent_target upstream
+fi
 
 tap_run "the all-C stack unloads" unload_all
 
@@ -120,6 +140,14 @@ debugfs_counts() {
 	[ "$(counter sent_ipmb_commands)" -gt 0 ] && [ "$(counter handled_bridged_responses)" -gt 0 ]
 }
 tap_run "our core: debugfs counts the requests and answers" debugfs_counts
+if [ "$BMC" = ipmi_sim ]; then
+	tap_run "our core: an absent IPMB target ends in 0xc3 after 2 retries of 500 ms: 1.5 s" \
+		absent_target "our core"
+	tap_run "our core: debugfs counted the retries and the timeout" sh -c \
+		'f=/sys/kernel/debug/ipmi_msghandler/intf0; cat $f;
+		 [ "$(sed -n "s/^retransmitted_bridged_commands: //p" $f)" -ge 2 ] &&
+		 [ "$(sed -n "s/^timed_out_bridged_commands: //p" $f)" -ge 1 ]'
+fi
 
 # The interface taken away under 4 clients with requests in flight (its
 # device unbound from the driver) and given back, 3 times: the clients get
@@ -158,6 +186,29 @@ unload_core() {
 }
 tap_run "leaves then our core unload in order" unload_core
 
+# unload_core with clients starting and ending all the while: each
+# module is unloaded as soon as no open file holds it.
+unload_core_under_load() {
+	local pid m i rc=0
+	(while :; do ipmitool -I open mc info >/dev/null 2>&1; done) &
+	pid=$!
+	sleep 1
+	for m in "$(si_driver)" ipmi_devintf; do
+		for i in $(seq 100); do
+			rmmod "$m" 2>/dev/null && break
+			sleep 0.05
+		done
+		grep -q "^$m " /proc/modules && { echo "$m would not unload"; rc=1; }
+	done
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	[ $rc = 0 ] || return 1
+	local mark
+	mark=$(kmsg_mark)
+	rmmod ipmi_msghandler || return 1
+	! kmsg_since "$mark" | grep 'messages in use'
+}
+
 load_all_rust() {
 	insmod "$ko" && insmod "$(rust_devintf_ko)" && insmod "$(rust_si_ko)" &&
 		wait_for /dev/ipmi0 20 || return 1
@@ -173,7 +224,7 @@ if [ $rust_si = 1 ]; then
 	tap_run "all-Rust: the interface unbound and bound 3 times under 4 clients" unbind_under_load
 	tap_run "all-Rust: ipmitool mc info after the cycles" sh -c 'ipmitool -I open mc info | grep -q "^Device ID"'
 	inkernel_watchdog "all-Rust: upstream's "
-	tap_run "all-Rust: unloads in order" unload_core
+	tap_run "all-Rust: unloads in order under a running client" unload_core_under_load
 else
 	tap_run "our core under C leaves again" load_core_under_c
 	inkernel_watchdog "our core under C leaves: "

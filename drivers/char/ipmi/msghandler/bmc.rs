@@ -39,7 +39,9 @@ const AUX: usize = 8;
 const GUID: usize = 9;
 
 /// The structures the driver core reads: the attributes, their group, the
-/// device type that carries the group, the `ipmi` driver.
+/// device type that carries the group, the `ipmi` driver (a whole
+/// `platform_driver`, not just its `device_driver`: the platform bus reads
+/// the rest, its id table, when it matches devices against it).
 #[repr(C)]
 struct Statics {
     attrs: [bindings::device_attribute; NAMES.len()],
@@ -47,7 +49,7 @@ struct Statics {
     group: bindings::attribute_group,
     groups: [*const bindings::attribute_group; 2],
     dtype: bindings::device_type,
-    driver: bindings::device_driver,
+    driver: bindings::platform_driver,
 }
 
 struct StaticsCell(Opaque<Statics>);
@@ -214,9 +216,9 @@ pub(crate) fn init() -> Result {
         (*s).group.__bindgen_anon_2.attrs = (&raw mut (*s).ptrs).cast();
         (*s).groups = [&raw const (*s).group, core::ptr::null()];
         (*s).dtype.groups = (&raw mut (*s).groups).cast();
-        (*s).driver.name = c"ipmi".as_char_ptr();
-        (*s).driver.bus = &raw const bindings::platform_bus_type;
-        kernel::error::to_result(bindings::driver_register(&raw mut (*s).driver))
+        (*s).driver.driver.name = c"ipmi".as_char_ptr();
+        (*s).driver.driver.bus = &raw const bindings::platform_bus_type;
+        kernel::error::to_result(bindings::driver_register(&raw mut (*s).driver.driver))
     }
 }
 
@@ -225,7 +227,7 @@ pub(crate) fn exit() {
     // The list's memory (empty now; statics are never dropped).
     drop(core::mem::take(&mut *BMCS.lock()));
     // SAFETY: registered by `init()`.
-    unsafe { bindings::driver_unregister(&raw mut (*STATICS.0.get()).driver) };
+    unsafe { bindings::driver_unregister(&raw mut (*STATICS.0.get()).driver.driver) };
 }
 
 fn name_of(dev: *mut bindings::device) -> &'static CStr {
@@ -293,7 +295,7 @@ pub(crate) fn register(
             // the driver are our statics, alive while the module is.
             let rv = unsafe {
                 (*pdev).dev.type_ = &raw const (*s).dtype;
-                (*pdev).dev.driver = &raw mut (*s).driver;
+                (*pdev).dev.driver = &raw mut (*s).driver.driver;
                 bindings::dev_set_drvdata(&raw mut (*pdev).dev, (&raw mut *bmc).cast());
                 bindings::platform_device_add(pdev)
             };
