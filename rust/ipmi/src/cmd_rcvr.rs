@@ -35,7 +35,7 @@ pub enum RcvrError {
 }
 
 impl RcvrError {
-    /// The errno upstream returns.
+    /// The errno upstream returns (positive: callers negate it).
     pub const fn errno(self) -> i32 {
         match self {
             RcvrError::Busy => 16,    // EBUSY

@@ -16,11 +16,11 @@ ensure_c_stack || return 0
 rust_si=0
 [ "$(si_driver)" = ipmi_si ] && rust_si=1
 if [ $rust_si = 1 ]; then
-	n=37
-	[ "$BMC" = ipmi_sim ] && n=42
+	n=41
+	[ "$BMC" = ipmi_sim ] && n=46
 else
-	n=25
-	[ "$BMC" = ipmi_sim ] && n=29
+	n=27
+	[ "$BMC" = ipmi_sim ] && n=31
 fi
 tap_expect $n
 
@@ -125,6 +125,10 @@ tap_run "our core: the BMC device ipmi_bmc.N, its links and attributes as upstre
 
 client_battery "our core under C leaves: "
 tap_run "our core under C leaves: an unknown command fails with the BMC's 0xc1" raw_invalid
+# Every ioctl through upstream's devintf, error paths included: the same
+# answers over our handler as recorded over upstream's (abi.sh).
+client_answers "our core under C leaves: ipmi-abi (x86-64) answers as over upstream's handler" abi "$tools/ipmi-abi"
+client_answers "our core under C leaves: ipmi-abi (i386, compat) answers as over upstream's handler" abi "$tools/ipmi-abi32"
 
 # counter NAME: that counter of interface 0 in our debugfs file.
 counter() {
@@ -221,6 +225,8 @@ if [ $rust_si = 1 ]; then
 	tap_run "all-Rust: our core, ipmi_devintf and ipmi_si load" load_all_rust
 	client_battery "all-Rust: "
 	tap_run "all-Rust: an unknown command fails with the BMC's 0xc1" raw_invalid
+	client_answers "all-Rust: ipmi-abi (x86-64) answers as upstream's stack" abi "$tools/ipmi-abi"
+	client_answers "all-Rust: ipmi-abi (i386, compat) answers as upstream's stack" abi "$tools/ipmi-abi32"
 	tap_run "all-Rust: the interface unbound and bound 3 times under 4 clients" unbind_under_load
 	tap_run "all-Rust: ipmitool mc info after the cycles" sh -c 'ipmitool -I open mc info | grep -q "^Device ID"'
 	inkernel_watchdog "all-Rust: upstream's "

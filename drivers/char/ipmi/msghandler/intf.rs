@@ -631,7 +631,7 @@ impl Intf {
     /// `ipmi_register_for_cmd()`.
     pub(crate) fn register_for_cmd(&self, u: &User, netfn: u8, cmd: u8, chans: u32) -> Result {
         let r = self.inner.lock().rcvrs.register(u.id(), netfn, cmd, chans);
-        r.map_err(|e| Error::from_errno(e.errno()))?;
+        r.map_err(|e| Error::from_errno(-e.errno()))?;
         self.update_watch();
         Ok(())
     }
@@ -643,7 +643,7 @@ impl Intf {
             .lock()
             .rcvrs
             .unregister(u.id(), netfn, cmd, chans);
-        r.map_err(|e| Error::from_errno(e.errno()))?;
+        r.map_err(|e| Error::from_errno(-e.errno()))?;
         self.update_watch();
         Ok(())
     }
