@@ -237,6 +237,28 @@ mod tests {
         super::super::ipmb::checksum_ok(bytes)
     }
 
+    proptest::proptest! {
+        /// No request/answer pair, however short or wrong, panics, and
+        /// only a well-formed pair is anything but Broken or an ack.
+        #[test]
+        fn classify_takes_anything(
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+            rsp in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+            has_recv in proptest::prelude::any::<bool>(),
+        ) {
+            let kind = classify(&data, &rsp, has_recv);
+            if rsp.len() < 2 {
+                proptest::prop_assert_eq!(kind, Kind::Broken);
+            }
+            if let Kind::GetMessage | Kind::Event | Kind::Local | Kind::ResponseSent(_) = kind {
+                proptest::prop_assert_eq!(rsp[1], data[1]);
+                proptest::prop_assert_eq!(rsp[0] >> 2, (data[0] >> 2) | 1);
+            }
+            let _ = ipmb_invalid_cmd_reply(data.first().copied().unwrap_or(0), &rsp, 0x20);
+            let _ = lan_invalid_cmd_reply(0, &rsp);
+        }
+    }
+
     #[test]
     fn retryable_codes() {
         for cc in [0x00, 0xc0, 0x81, 0x82, 0x83] {
