@@ -383,6 +383,13 @@ panic_after_tests() {
 	printf '%s\n' "$@" >"$OUT/panic-request"
 }
 
+# proxy_checks CHECK...: have the host check the fault proxy's log after
+# the boot, each CHECK "PATTERN MIN MAX": between MIN and MAX lines
+# matching PATTERN (the boot's plan marks the messages).
+proxy_checks() {
+	printf '%s\n' "$@" >>"$OUT/proxy-checks"
+}
+
 # panic_event_test c|rust: that ipmi_si under upstream's handler with
 # panic_op=string; the panic (after the boot's tests) must put the
 # Platform Event and the panic string's SEL records through it to the

@@ -44,6 +44,14 @@
  *       answers) with IPMICTL_SEND_COMMAND_SETTIME, RETRIES retries MS ms
  *       apart; prints the completion code of the answer the handler makes
  *       up and after how long it came (none within 60 s fails).
+ *   ipmi-stress command-user
+ *       with the fault proxy's "commands" action on Get SEL Info: registers
+ *       for App Get Device ID commands, sends Get SEL Info (after which the
+ *       BMC holds a command for the host), and must get the command (IPMB
+ *       channel 0, from 0x81, netfn 0x06, cmd 0x01) within 5 s; answers it
+ *       (netfn 0x07, completion code 0, a made-up Device ID) and must get
+ *       the BMC's answer to that Send Message (a response-response, with
+ *       the same msgid) within 5 s. Prints what came.
  *   ipmi-stress inflight SECONDS
  *       keep requests in flight until SECONDS pass or the device fails;
  *       prints how the file ended (for unloading the interface under it).
@@ -592,6 +600,84 @@ static int reset_recovery(double limit)
 	return 0;
 }
 
+/* A command from the BMC's receive queue to a registered user, and the
+ * user's answer back to the BMC. */
+static int command_user(void)
+{
+	struct ipmi_req trigger = {
+		.addr = (unsigned char *)&bmc,
+		.addr_len = sizeof(bmc),
+		.msgid = 1,
+		.msg = { .netfn = 0x0a, .cmd = 0x40 },	/* Get SEL Info */
+	};
+	struct ipmi_cmdspec spec = { .netfn = 0x06, .cmd = 0x01 };
+	unsigned char buf[IPMI_MAX_MSG_LENGTH];
+	unsigned char id[] = { 0x00, 0x42, 0x01, 0x01, 0x00, 0x02, 0x00 };
+	struct ipmi_addr addr;
+	struct ipmi_recv recv;
+	struct ipmi_ipmb_addr *from;
+	struct ipmi_req reply;
+	int fd = open(path, O_RDWR), rv;
+	double deadline;
+	long cmd_seq = -1;
+
+	if (fd < 0) {
+		perror("open");
+		return 1;
+	}
+	if (ioctl(fd, IPMICTL_REGISTER_FOR_CMD, &spec) < 0) {
+		perror("REGISTER_FOR_CMD");
+		return 1;
+	}
+	if (ioctl(fd, IPMICTL_SEND_COMMAND, &trigger) < 0) {
+		perror("SEND_COMMAND");
+		return 1;
+	}
+	deadline = now() + 5;
+	while (cmd_seq < 0 && now() < deadline) {
+		rv = receive_within(fd, 200, &recv, buf, &addr);
+		if (rv < 0) {
+			perror("RECEIVE_MSG_TRUNC");
+			return 1;
+		}
+		if (rv == 1 && recv.recv_type == IPMI_CMD_RECV_TYPE) {
+			from = (struct ipmi_ipmb_addr *)&addr;
+			printf("command-user: command netfn 0x%02x cmd 0x%02x from address type %d channel %d slave 0x%02x, %d data bytes\n",
+			       recv.msg.netfn, recv.msg.cmd, addr.addr_type, addr.channel,
+			       from->slave_addr, recv.msg.data_len);
+			cmd_seq = recv.msgid;
+		}
+	}
+	if (cmd_seq < 0) {
+		printf("command-user: no command within 5 s\n");
+		return 1;
+	}
+	/* The answer goes back where the command came from, with its
+	 * sequence number as msgid. */
+	reply = (struct ipmi_req) {
+		.addr = (unsigned char *)&addr,
+		.addr_len = sizeof(struct ipmi_ipmb_addr),
+		.msgid = cmd_seq,
+		.msg = { .netfn = 0x07, .cmd = 0x01, .data = id, .data_len = sizeof(id) },
+	};
+	if (ioctl(fd, IPMICTL_SEND_COMMAND, &reply) < 0) {
+		perror("SEND_COMMAND (reply)");
+		return 1;
+	}
+	deadline = now() + 5;
+	while (now() < deadline) {
+		rv = receive_within(fd, 200, &recv, buf, &addr);
+		if (rv == 1 && recv.recv_type == IPMI_RESPONSE_RESPONSE_TYPE && recv.msgid == cmd_seq) {
+			printf("command-user: the reply went out, the BMC took it with completion code 0x%02x\n",
+			       recv.msg.data_len ? buf[0] : 0xff);
+			close(fd);
+			return 0;
+		}
+	}
+	printf("command-user: no answer to the reply within 5 s\n");
+	return 1;
+}
+
 /* A bridged request nobody answers: its made-up answer and its time. */
 static int absent(int slave_addr, int retries, unsigned int ms)
 {
@@ -651,6 +737,8 @@ int main(int argc, char **argv)
 		return events(atoi(argv[2]), argc >= 4 && !strcmp(argv[3], "hold"));
 	if (argc >= 3 && !strcmp(argv[1], "reset-recovery"))
 		return reset_recovery(atof(argv[2]));
+	if (argc >= 2 && !strcmp(argv[1], "command-user"))
+		return command_user();
 	if (argc >= 5 && !strcmp(argv[1], "absent"))
 		return absent(strtol(argv[2], NULL, 0), atoi(argv[3]), atoi(argv[4]));
 	if (argc >= 3 && !strcmp(argv[1], "inflight"))

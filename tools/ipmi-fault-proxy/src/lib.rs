@@ -54,7 +54,7 @@
 //!          | "truncate=" N | "oversize=" N | "garbage=" N | "unsolicited"
 //!          | "busy" | "silent=" SECS | "silent=" MS "ms" | "slow=" MS
 //!          | "reconnect" [ "=qemu" | "=bmc" | "=both" ]
-//!          | "attn-storm=" N | "attn-irq-storm=" N | "events=" N
+//!          | "attn-storm=" N | "attn-irq-storm=" N | "events=" N | "commands=" N
 //! ```
 //!
 //! Without `nth` or `every` a rule fires on every selected request (after
@@ -146,6 +146,15 @@
 //!   event data byte count the events handed out since the proxy started.
 //!   Each one handed out gets a log line with action `event`. Rules of
 //!   several `events` add up.
+//! - `commands=N`: the same for the BMC's receive message queue: ATTN_IRQ,
+//!   the "receive message available" flag (0x01) added to Get Message
+//!   Flags answers while commands wait, and each Get Message answered by
+//!   the proxy (not forwarded) with one command for the host: an IPMB
+//!   frame on channel 0 from [`proxy::COMMAND_SOURCE`] (0x81) to the SMS
+//!   (0x20, LUN 2), App Get Device ID, sequence number counting the
+//!   commands handed out, both checksums right. Each gets a log line with
+//!   action `command`. The host's reply goes to the BMC as a Send Message
+//!   (a `delay=1` rule on netfn 0x06 cmd 0x34 logs it).
 //!
 //! # What QEMU makes of it
 //!

@@ -86,6 +86,12 @@ pub enum Action {
     /// answered by the proxy with one made-up event each until they are
     /// all read.
     Events(u32),
+    /// Forward the request, then have this many commands for the host in
+    /// the BMC's receive queue: ATTN_IRQ to QEMU, the receive-message
+    /// flag added to Get Message Flags answers, and Get Message answered
+    /// by the proxy with one made-up IPMB command each until they are all
+    /// read.
+    Commands(u32),
 }
 
 impl Action {
@@ -110,11 +116,12 @@ impl Action {
             Self::AttnStorm { irq: false, .. } => "attn-storm",
             Self::AttnStorm { irq: true, .. } => "attn-irq-storm",
             Self::Events(_) => "events",
+            Self::Commands(_) => "commands",
         }
     }
 
     /// Every action name, in the order `stats` prints them.
-    pub const NAMES: [&'static str; 18] = [
+    pub const NAMES: [&'static str; 19] = [
         "drop",
         "delay",
         "duplicate",
@@ -133,6 +140,7 @@ impl Action {
         "attn-storm",
         "attn-irq-storm",
         "events",
+        "commands",
     ];
 
     /// Whether the action works on the request's response (so the proxy must
@@ -163,7 +171,9 @@ impl fmt::Display for Action {
             Self::Truncate(n) | Self::Oversize(n) | Self::Garbage(n) => write!(f, "{name}={n}"),
             Self::Silent(d) => write!(f, "{name}={}ms", d.as_millis()),
             Self::Reconnect(s) => write!(f, "{name}={s}"),
-            Self::AttnStorm { count, .. } | Self::Events(count) => write!(f, "{name}={count}"),
+            Self::AttnStorm { count, .. } | Self::Events(count) | Self::Commands(count) => {
+                write!(f, "{name}={count}")
+            }
             _ => f.write_str(name),
         }
     }
@@ -427,12 +437,15 @@ fn parse_action(v: &str) -> Result<Action, String> {
                 irq: name == "attn-irq-storm",
             })
         }
-        "events" => {
+        "events" | "commands" => {
             let a = arg.ok_or_else(|| format!("{name} needs =N"))?;
             let n = num_in(a, 1, u64::from(MAX_STORM), name)?;
-            Ok(Action::Events(
-                u32::try_from(n).map_err(|_| format!("{name}: {n} too large"))?,
-            ))
+            let n = u32::try_from(n).map_err(|_| format!("{name}: {n} too large"))?;
+            Ok(if name == "events" {
+                Action::Events(n)
+            } else {
+                Action::Commands(n)
+            })
         }
         _ => Err(format!("unknown action {name:?}")),
     }
@@ -559,6 +572,7 @@ mod tests {
                 },
             ),
             ("events=3", Action::Events(3)),
+            ("commands=2", Action::Commands(2)),
         ];
         for (text, want) in cases {
             let r = one(&format!("match action={text}"));

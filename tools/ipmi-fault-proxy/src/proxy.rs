@@ -27,8 +27,15 @@ pub const CC_NODE_BUSY: u8 = 0xC0;
 const NETFN_APP: u8 = 0x06;
 const CMD_GET_MESSAGE_FLAGS: u8 = 0x31;
 const CMD_READ_EVENT_BUFFER: u8 = 0x35;
+const CMD_GET_MESSAGE: u8 = 0x33;
 /// Get Message Flags: the event message buffer is full.
 const FLAG_EVENT_BUFFER_FULL: u8 = 0x02;
+/// Get Message Flags: the receive message queue holds a message.
+const FLAG_RECEIVE_MESSAGE: u8 = 0x01;
+/// The IPMB address the commands the proxy makes up come from.
+pub const COMMAND_SOURCE: u8 = 0x81;
+/// The host's (the BMC's SMS) address on IPMB, their destination.
+const SMS_ADDR: u8 = 0x20;
 /// The sensor number of the events the proxy makes up.
 pub const EVENT_SENSOR: u8 = 0x42;
 
@@ -130,6 +137,9 @@ impl Proxy {
             order: 0,
             stats: Stats::default(),
             events_waiting: 0,
+            commands_waiting: 0,
+            commands_rule: 0,
+            commands_sent: 0,
             events_rule: 0,
             events_sent: 0,
         };
@@ -347,6 +357,11 @@ struct Engine {
     events_rule: usize,
     /// Events handed out so far (their record id and first data byte).
     events_sent: u32,
+    /// Commands the `commands` action has put in the receive queue and
+    /// the host has not fetched; the rule that did; commands handed out.
+    commands_waiting: u32,
+    commands_rule: usize,
+    commands_sent: u32,
 }
 
 impl Engine {
@@ -637,7 +652,17 @@ impl Engine {
                     self.answer_event(req, d.slow_ms);
                     return;
                 }
-                CMD_GET_MESSAGE_FLAGS => pending.add_flags = FLAG_EVENT_BUFFER_FULL,
+                CMD_GET_MESSAGE_FLAGS => pending.add_flags |= FLAG_EVENT_BUFFER_FULL,
+                _ => {}
+            }
+        }
+        if self.commands_waiting > 0 && netfn == NETFN_APP {
+            match cmd {
+                CMD_GET_MESSAGE => {
+                    self.answer_command(req, d.slow_ms);
+                    return;
+                }
+                CMD_GET_MESSAGE_FLAGS => pending.add_flags |= FLAG_RECEIVE_MESSAGE,
                 _ => {}
             }
         }
@@ -676,6 +701,14 @@ impl Engine {
                 self.write_to(Peer::Bmc, &f.to_wire());
                 self.events_waiting = self.events_waiting.saturating_add(count);
                 self.events_rule = i;
+                self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), 0);
+            }
+            Some((i, a @ Action::Commands(count))) => {
+                self.log_fault(seq, netfn, cmd, &a, i);
+                self.pending.insert(seq, pending);
+                self.write_to(Peer::Bmc, &f.to_wire());
+                self.commands_waiting = self.commands_waiting.saturating_add(count);
+                self.commands_rule = i;
                 self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), 0);
             }
             Some((i, a)) if a.acts_on_response() => {
@@ -724,6 +757,34 @@ impl Engine {
         // more wait, or a driver that stops after some in a row (both
         // upstream's and ours) waits for its next timer.
         if self.events_waiting > 0 {
+            self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), slow_ms);
+        }
+    }
+
+    /// Answers a Get Message from the proxy's receive queue: an IPMB
+    /// command on channel 0 from [`COMMAND_SOURCE`] to the host (LUN 2,
+    /// the SMS LUN), App Get Device ID, its sequence number counting the
+    /// commands handed out; both checksums right.
+    fn answer_command(&mut self, req: &Message, slow_ms: u64) {
+        self.commands_waiting -= 1;
+        self.commands_sent = self.commands_sent.wrapping_add(1);
+        let seq = (self.commands_sent & 0x3f) as u8;
+        let nl = (NETFN_APP << 2) | 2;
+        let chk = |bytes: &[u8]| bytes.iter().fold(0u8, |s, b| s.wrapping_add(*b)).wrapping_neg();
+        let (rq, seq_lun, cmd) = (COMMAND_SOURCE, seq << 2, 0x01);
+        let data = [
+            0x00, // channel 0, no session
+            nl,
+            chk(&[SMS_ADDR, nl]),
+            rq,
+            seq_lun,
+            cmd,
+            chk(&[rq, seq_lun, cmd]),
+        ];
+        let rule = self.commands_rule;
+        self.log_line(req.seq, req.netfn, req.cmd, "command", Some(rule));
+        self.send_qemu(req.response(0, &data).encode(), slow_ms);
+        if self.commands_waiting > 0 {
             self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), slow_ms);
         }
     }
