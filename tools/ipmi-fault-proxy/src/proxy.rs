@@ -770,7 +770,12 @@ impl Engine {
         self.commands_sent = self.commands_sent.wrapping_add(1);
         let seq = (self.commands_sent & 0x3f) as u8;
         let nl = (NETFN_APP << 2) | 2;
-        let chk = |bytes: &[u8]| bytes.iter().fold(0u8, |s, b| s.wrapping_add(*b)).wrapping_neg();
+        let chk = |bytes: &[u8]| {
+            bytes
+                .iter()
+                .fold(0u8, |s, b| s.wrapping_add(*b))
+                .wrapping_neg()
+        };
         let (rq, seq_lun, cmd) = (COMMAND_SOURCE, seq << 2, 0x01);
         let data = [
             0x00, // channel 0, no session
