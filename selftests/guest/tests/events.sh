@@ -15,7 +15,7 @@
 tools=$REPO/target/selftests
 : >"$OUT/events.txt"
 ensure_c_stack
-tap_expect 12
+tap_expect 11
 
 events_reach() {
 	local out
@@ -58,11 +58,9 @@ core_under_c() {
 flood_request_goes() {
 	flood "$1" && grep -qx "$1: a request from the user with the events queued: sent" "$OUT/events.txt"
 }
-back_to_c() {
-	unload_all && load_c_stack
-}
 tap_run "our ipmi_msghandler in place, under upstream's ipmi_devintf and $(si_driver)" core_under_c
 tap_run "events reach the user that asked, our handler" events_reach
 tap_run "a flood of 150 queued events, our handler: the user's request still goes" \
 	flood_request_goes "our handler"
-tap_run "upstream's stack back" back_to_c
+# Last in its boot: the stack stays. Upstream's ipmi_si, unloaded after
+# the floods, has taken 200-240 s to go (seen under either handler).
