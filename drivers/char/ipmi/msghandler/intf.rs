@@ -19,7 +19,7 @@ use crate::ipmi::bridge::{Bridged, LanGetMessage, Target};
 use crate::ipmi::cmd_rcvr::CmdRcvrs;
 use crate::ipmi::device_id::DeviceId;
 use crate::ipmi::events::{EventRecord, Waiting, WaitingEvents};
-use crate::ipmi::ipmb::GetMessage;
+use crate::ipmi::ipmb::{Frame, GetMessage};
 use crate::ipmi::maintenance::{Admit, Change, Maintenance, Mode, PROBE_INTERVAL_MS};
 use crate::ipmi::msg::{Lun, NetFn, MAX_MSG_LENGTH};
 use crate::ipmi::request::{check as check_request, RequestError};
@@ -129,6 +129,36 @@ pub(crate) fn now_ms() -> u64 {
 /// request netfn, cmd, LAN session handle.
 type Key = [u8; 7];
 
+/// The key of a bridged exchange with `addr` for `netfn` (request or
+/// response: the low bit is ignored) and `cmd`: the same for a request
+/// when it goes and for the answer that comes from there.
+fn answer_key(addr: &Address, netfn: u8, cmd: u8) -> Key {
+    match *addr {
+        Address::Lan {
+            channel,
+            session_handle,
+            remote_swid,
+            lun,
+            ..
+        } => [
+            2,
+            channel,
+            remote_swid,
+            lun,
+            netfn & !1,
+            cmd,
+            session_handle,
+        ],
+        Address::Ipmb {
+            channel,
+            slave_addr,
+            lun,
+            ..
+        } => [1, channel, slave_addr, lun, netfn & !1, cmd, 0],
+        _ => [0; 7],
+    }
+}
+
 /// A bridged request waiting in the sequence table.
 struct Pending {
     /// The user's receive message, with the request in it.
@@ -142,30 +172,7 @@ impl Pending {
     fn key(&self) -> Key {
         // SAFETY: the pending request owns its live receive message.
         let m = unsafe { &(*self.recv).msg };
-        match self.addr {
-            Address::Lan {
-                channel,
-                session_handle,
-                remote_swid,
-                lun,
-                ..
-            } => [
-                2,
-                channel,
-                remote_swid,
-                lun,
-                m.netfn & !1,
-                m.cmd,
-                session_handle,
-            ],
-            Address::Ipmb {
-                channel,
-                slave_addr,
-                lun,
-                ..
-            } => [1, channel, slave_addr, lun, m.netfn & !1, m.cmd, 0],
-            _ => [0; 7],
-        }
+        answer_key(&self.addr, m.netfn, m.cmd)
     }
 
     /// Writes the Send Message carrying the request with sequence number

@@ -296,28 +296,8 @@ impl Intf {
                     lun: f.src_lun.value(),
                     broadcast: false,
                 };
-                let key = [
-                    1,
-                    gm.channel,
-                    f.src_addr,
-                    f.src_lun.value(),
-                    f.netfn.value() & !1,
-                    f.cmd,
-                    0,
-                ];
-                if f.netfn.is_response() {
-                    self.bridged_answer(f.seq, &key, f.netfn.value(), f.body, now);
-                } else {
-                    let reply = route::ipmb_invalid_cmd_reply(chan_byte, &rsp[4..], own[ch]);
-                    self.command(
-                        &src,
-                        f.netfn.value(),
-                        f.cmd,
-                        f.seq,
-                        f.body,
-                        reply.as_ref().map(|r| &r[..]),
-                    );
-                }
+                let reply = route::ipmb_invalid_cmd_reply(chan_byte, &rsp[4..], own[ch]);
+                self.channel_frame(&src, &f, reply.as_ref().map(|r| &r[..]), now);
             }
             route::MEDIUM_8023LAN | route::MEDIUM_ASYNC => {
                 let lm = match LanGetMessage::parse(&rsp[3..]) {
@@ -340,30 +320,23 @@ impl Intf {
                     local_swid: f.dest_addr,
                     lun: f.src_lun.value(),
                 };
-                let key = [
-                    2,
-                    lm.channel,
-                    f.src_addr,
-                    f.src_lun.value(),
-                    f.netfn.value() & !1,
-                    f.cmd,
-                    lm.session_handle,
-                ];
-                if f.netfn.is_response() {
-                    self.bridged_answer(f.seq, &key, f.netfn.value(), f.body, now);
-                } else {
-                    let reply = route::lan_invalid_cmd_reply(lm.channel, &rsp[4..]);
-                    self.command(
-                        &src,
-                        f.netfn.value(),
-                        f.cmd,
-                        f.seq,
-                        f.body,
-                        reply.as_ref().map(|r| &r[..]),
-                    );
-                }
+                let reply = route::lan_invalid_cmd_reply(lm.channel, &rsp[4..]);
+                self.channel_frame(&src, &f, reply.as_ref().map(|r| &r[..]), now);
             }
             _ => {}
+        }
+    }
+
+    /// A frame from `src` on one of the BMC's channels: an answer to a
+    /// bridged request, or a command for us (`reply` answers it 0xC1 when
+    /// nobody registered for it).
+    fn channel_frame(&self, src: &Address, f: &Frame<'_>, reply: Option<&[u8]>, now: u64) {
+        let netfn = f.netfn.value();
+        if f.netfn.is_response() {
+            let key = answer_key(src, netfn, f.cmd);
+            self.bridged_answer(f.seq, &key, netfn, f.body, now);
+        } else {
+            self.command(src, netfn, f.cmd, f.seq, f.body, reply);
         }
     }
 
