@@ -11,10 +11,14 @@ import sys
 from collections import defaultdict
 
 FIGURES = [
-    ("round trip p50 (us)", "p50_us"),
-    ("round trip p99 (us)", "p99_us"),
-    ("throughput (req/s)", "rps"),
-    ("CPU per request (us)", "cpu_us_per_req"),
+    ("round trip p50 (us)", "p50_us", "10.1f"),
+    ("round trip p99 (us)", "p99_us", "10.1f"),
+    ("throughput (req/s)", "rps", "10.1f"),
+    ("CPU per request (us)", "cpu_us_per_req", "10.1f"),
+    # Machine-wide, over the run: where a stack's extra wake-ups show.
+    ("context switches /request", "ctxt_per_req", "10.2f"),
+    ("interrupts /request", "intr_per_req", "10.2f"),
+    ("IPMI interrupts /request", "ipmi_intr_per_req", "10.2f"),
 ]
 
 # (stack, group, key) -> {round: value}
@@ -58,8 +62,10 @@ print(f"  {'':26} {'A':>10} {'B':>10} {'B/A':>7}   per-round B/A")
 groups = sorted({g for (_, g, _) in samples if g[0].isdigit()}, key=lambda g: int(g.split()[0]))
 for group in groups:
     print(group)
-    for label, key in FIGURES:
-        row(label, samples[("A", group, key)], samples[("B", group, key)], "10.1f")
+    for label, key, fmt in FIGURES:
+        # Lines from before a figure existed have none: skip it then.
+        if ("A", group, key) in samples and ("B", group, key) in samples:
+            row(label, samples[("A", group, key)], samples[("B", group, key)], fmt)
 print("idle, stack loaded (5 s)")
 row("CPU busy (%)", samples[("A", "idle", "idle_cpu_pct")], samples[("B", "idle", "idle_cpu_pct")], "10.3f")
 

@@ -21,7 +21,8 @@ one_cpu() {
 	done
 	[ "$(nproc)" = 1 ]
 }
-tap_expect $((1 + 4 * rounds))
+profile=${profile:-0}
+tap_expect $((1 + 4 * rounds + (profile > 0 ? 8 : 0)))
 two_cpus() {
 	[ "$(nproc)" = 2 ]
 }
@@ -126,7 +127,9 @@ measure() {
 			stack_unload "$stack"
 			return 1
 		}
-		echo "stack=$stack name=$(stack_name "$stack") round=$round $line" | tee -a "$OUT/bench.txt"
+		# kipmid: whether the driver polls from its thread (no interrupt).
+		echo "stack=$stack name=$(stack_name "$stack") round=$round $line kipmid=$(pgrep -c kipmi || true)" |
+			tee -a "$OUT/bench.txt"
 	done
 	line=$("$bench" --idle 5)
 	echo "stack=$stack name=$(stack_name "$stack") round=$round $line" | tee -a "$OUT/bench.txt"
@@ -144,3 +147,30 @@ for round in $(seq "$rounds"); do
 		measure "$stack" "$round" || break 2
 	done
 done
+
+# --profile N: per stack, one more run of N requests from 1 client and one
+# from 8, each under perf record on every CPU (cpu-clock: under TCG the only
+# sampling source). A sample lands where interrupts are enabled again, so
+# time inside an interrupt handler is charged to the code it interrupted;
+# read the profiles beside each other, not absolutely. The host side
+# (selftests/bench/profile.py) turns them into CPU time per request and
+# symbol, with this load's /proc/kallsyms.
+profile_stack() {
+	local stack=$1 clients=$2 tag=$1-$2
+	# Recorded in the guest's memory: writing to $OUT (the host's file
+	# system) during the run would be profiled too.
+	perf record -q -a -g -e cpu-clock -F 4000 -o "/tmp/perf-$tag.data" -- \
+		"$bench" --clients "$clients" --requests "$profile" --warmup 100 >"$OUT/profile-run-$tag.txt" || return 1
+	cp "/tmp/perf-$tag.data" "$OUT/" && rm -f "/tmp/perf-$tag.data"
+	cat /proc/kallsyms >"$OUT/kallsyms-$stack"
+	[ -s "$OUT/profile-run-$tag.txt" ] && [ -s "$OUT/perf-$tag.data" ]
+}
+if [ "$profile" -gt 0 ]; then
+	for stack in A B; do
+		tap_run "stack $stack loads (profile)" stack_load "$stack" || break
+		"$bench" --clients 1 --requests 300 --warmup 0 >/dev/null
+		tap_run "stack $stack profiled, 1 client" profile_stack "$stack" 1
+		tap_run "stack $stack profiled, 8 clients" profile_stack "$stack" 8
+		tap_run "stack $stack unloads (profile)" stack_unload "$stack"
+	done
+fi

@@ -163,19 +163,51 @@ fn get_device_id(dev: &File, msgid: libc::c_long) -> io::Result<Duration> {
     }
 }
 
-/// Busy and total jiffies of the whole machine, from /proc/stat.
-fn cpu_jiffies() -> io::Result<(u64, u64)> {
+/// What the whole machine has done so far, from /proc/stat: busy and
+/// total jiffies, context switches and interrupts. Context switches and
+/// interrupts per request show where a stack's wake-ups go; a round trip
+/// that needs one more switch than another's costs a scheduler pass each.
+#[derive(Clone, Copy, Default)]
+struct MachineCounters {
+    busy: u64,
+    total: u64,
+    ctxt: u64,
+    intr: u64,
+    /// The IPMI interface's own interrupts (/proc/interrupts lines that
+    /// name ipmi): none per request means the driver is polling.
+    ipmi_intr: u64,
+}
+
+fn machine_counters() -> io::Result<MachineCounters> {
     let stat = std::fs::read_to_string("/proc/stat")?;
-    let line = stat.lines().next().unwrap_or_default();
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let total: u64 = v.iter().take(8).sum();
-    // idle and iowait are the 4th and 5th fields.
-    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
-    Ok((total - idle, total))
+    let mut c = MachineCounters::default();
+    for line in stat.lines() {
+        let mut fields = line.split_whitespace();
+        let key = fields.next().unwrap_or_default();
+        let mut values = fields.filter_map(|x| x.parse::<u64>().ok());
+        match key {
+            "cpu" => {
+                let v: Vec<u64> = values.take(8).collect();
+                c.total = v.iter().sum();
+                // idle and iowait are the 4th and 5th fields.
+                let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+                c.busy = c.total - idle;
+            }
+            "ctxt" => c.ctxt = values.next().unwrap_or(0),
+            "intr" => c.intr = values.next().unwrap_or(0),
+            _ => {}
+        }
+    }
+    let interrupts = std::fs::read_to_string("/proc/interrupts")?;
+    for line in interrupts.lines().filter(|l| l.contains("ipmi")) {
+        // "IRQ: count-per-CPU... chip hwirq type name": the leading numbers.
+        c.ipmi_intr += line
+            .split_whitespace()
+            .skip(1)
+            .map_while(|x| x.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    Ok(c)
 }
 
 fn jiffy_us() -> f64 {
@@ -203,10 +235,10 @@ fn open_dev(path: &str) -> Result<File, String> {
 fn run(args: &Args) -> Result<(), String> {
     if let Some(secs) = args.idle {
         let _dev = open_dev(&args.dev)?;
-        let (b0, t0) = cpu_jiffies().map_err(|e| e.to_string())?;
+        let c0 = machine_counters().map_err(|e| e.to_string())?;
         thread::sleep(Duration::from_secs(secs));
-        let (b1, t1) = cpu_jiffies().map_err(|e| e.to_string())?;
-        let pct = 100.0 * (b1 - b0) as f64 / (t1 - t0).max(1) as f64;
+        let c1 = machine_counters().map_err(|e| e.to_string())?;
+        let pct = 100.0 * (c1.busy - c0.busy) as f64 / (c1.total - c0.total).max(1) as f64;
         println!("idle_seconds={secs} idle_cpu_pct={pct:.3}");
         return Ok(());
     }
@@ -233,7 +265,7 @@ fn run(args: &Args) -> Result<(), String> {
         }));
     }
     barrier.wait();
-    let (b0, _) = cpu_jiffies().map_err(|e| e.to_string())?;
+    let c0 = machine_counters().map_err(|e| e.to_string())?;
     let start = Instant::now();
     let mut all = Vec::new();
     for w in workers {
@@ -244,17 +276,21 @@ fn run(args: &Args) -> Result<(), String> {
         );
     }
     let elapsed = start.elapsed().as_secs_f64();
-    let (b1, _) = cpu_jiffies().map_err(|e| e.to_string())?;
+    let c1 = machine_counters().map_err(|e| e.to_string())?;
     all.sort();
     let n = all.len() as f64;
     println!(
-        "clients={} requests={} p50_us={:.1} p99_us={:.1} rps={:.1} cpu_us_per_req={:.1}",
+        "clients={} requests={} p50_us={:.1} p99_us={:.1} rps={:.1} cpu_us_per_req={:.1} \
+         ctxt_per_req={:.2} intr_per_req={:.2} ipmi_intr_per_req={:.2}",
         args.clients,
         all.len(),
         percentile(&all, 0.50),
         percentile(&all, 0.99),
         n / elapsed,
-        (b1 - b0) as f64 * jiffy_us() / n,
+        (c1.busy - c0.busy) as f64 * jiffy_us() / n,
+        (c1.ctxt - c0.ctxt) as f64 / n,
+        (c1.intr - c0.intr) as f64 / n,
+        (c1.ipmi_intr - c0.ipmi_intr) as f64 / n,
     );
     Ok(())
 }
