@@ -162,6 +162,7 @@ impl kernel::Module for IpmiMsghandler {
             INTERFACES.init();
             WATCHERS.init();
             DEBUGFS.init();
+            msgs::init();
         }
         bmc::init()?;
         *DEBUGFS.lock() = Some(debugfs::Dir::new(c"ipmi_msghandler"));
@@ -180,6 +181,7 @@ impl Drop for IpmiMsghandler {
         // now, as every user of the module is gone, but still allocated).
         drop(core::mem::take(&mut *INTERFACES.lock()));
         drop(core::mem::take(&mut *WATCHERS.lock()));
+        msgs::drain();
         let smi = msgs::SMI_MSGS_IN_USE.load(Ordering::Relaxed);
         let recv = msgs::RECV_MSGS_IN_USE.load(Ordering::Relaxed);
         if smi != 0 || recv != 0 {

@@ -39,10 +39,14 @@ impl Intf {
         let rtc = self.run_to_completion.load(Ordering::Relaxed);
         loop {
             self.start_next();
-            let smi = self.inner.lock().received.pop();
-            let Some(smi) = smi else { break };
-            // SAFETY: off our queue, ours.
-            unsafe { self.handle(smi, rtc) };
+            let mut batch = self.inner.lock().received.take_all();
+            if batch.len() == 0 {
+                break;
+            }
+            while let Some(smi) = batch.pop() {
+                // SAFETY: off our queue, ours.
+                unsafe { self.handle(smi, rtc) };
+            }
         }
         if rtc {
             // At panic time nobody's callback runs (as upstream); messages
@@ -70,19 +74,29 @@ impl Intf {
     pub(super) fn deliver_all(&self) {
         let _d = self.delivery.lock();
         loop {
-            let msg = self.inner.lock().deliver.pop();
-            let Some(msg) = msg else { break };
-            // SAFETY: off our queue, ours.
-            let user = unsafe { (*msg).user };
-            // SAFETY: a message's user is a reference it holds.
-            match unsafe { User::from_c(user) } {
-                Some(u) if !u.destroyed.load(Ordering::Acquire) => {
-                    // SAFETY: the user's message; delivery lock held.
-                    unsafe { u.receive(msg) }
-                }
-                // SAFETY: ours; no user or a destroyed one.
-                _ => unsafe { msgs::free_recv(msg) },
+            let mut batch = self.inner.lock().deliver.take_all();
+            if batch.len() == 0 {
+                break;
             }
+            while let Some(msg) = batch.pop() {
+                self.deliver_one(msg);
+            }
+        }
+    }
+
+    /// Hands `msg` to its user's callback, or frees it if the user is
+    /// gone. The caller holds the delivery lock.
+    fn deliver_one(&self, msg: *mut bindings::ipmi_recv_msg) {
+        // SAFETY: off our queue, ours.
+        let user = unsafe { (*msg).user };
+        // SAFETY: a message's user is a reference it holds.
+        match unsafe { User::from_c(user) } {
+            Some(u) if !u.destroyed.load(Ordering::Acquire) => {
+                // SAFETY: the user's message; delivery lock held.
+                unsafe { u.receive(msg) }
+            }
+            // SAFETY: ours; no user or a destroyed one.
+            _ => unsafe { msgs::free_recv(msg) },
         }
     }
 
