@@ -8,7 +8,7 @@
 #   make tools        build the C test programs (64-bit and i386)
 #   make check        set up what is missing, then every test (README)
 #   make demo         boot a VM with a simulated BMC, ipmitool through our stack
-#   make bench        C-against-ours benchmarks, devintf and si (not a test)
+#   make bench        C-against-ours benchmarks: devintf, si, msghandler, all-Rust (not a test)
 #   make faults       the fault scenarios, every plan x interface, C and ours side by side
 #   make soak         the long fuzz campaigns (10^6 ioctls per devintf, 10 min per machine)
 #   make setup        only the set-up (packages, sources, tools, kernel)
@@ -81,6 +81,8 @@ bench:
 	selftests/bench/run --cpus 2
 	selftests/bench/run --cpus 1 --compare si
 	selftests/bench/run --cpus 2 --compare si
+	selftests/bench/run --cpus 2 --compare msghandler --profile 10000
+	selftests/bench/run --cpus 2 --compare rust
 
 faults:
 	selftests/faults/run
