@@ -154,6 +154,22 @@ use_devintf() {
 	esac && wait_for /dev/ipmi0 10
 }
 
+# bmc_facts [N]: the BMC device of interface N (0): its name, driver,
+# links, files and every attribute.
+bmc_facts() {
+	local n=${1:-0} d a
+	d=$(readlink -f "/sys/class/ipmi/ipmi$n/device/bmc") || return 1
+	echo "device: $(basename "$d")"
+	echo "driver: $(basename "$(readlink -f "$d/driver")")"
+	echo "ipmi$n -> $(basename "$(readlink -f "$d/ipmi$n")")"
+	echo "files: $(cd "$d" && echo *)"
+	for a in device_id provides_device_sdrs revision firmware_revision ipmi_version \
+		additional_device_support manufacturer_id product_id aux_firmware_revision guid; do
+		[ -e "$d/$a" ] && echo "$a: $(cat "$d/$a")"
+	done
+	return 0
+}
+
 # Whatever IPMI modules are loaded, C or ours, users first.
 unload_all() {
 	local m

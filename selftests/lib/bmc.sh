@@ -12,6 +12,8 @@ intf_qemu_opts() {
 	pci-bt) echo "-device pci-ipmi-bt,bmc=bmc0" ;;
 	# address=0 (the default) reads as "no interface" in SMBIOS.
 	ssif) echo "-device smbus-ipmi,bmc=bmc0,address=0x10" ;;
+	# Two interfaces, each with its own BMC (QEMU's BMC serves one).
+	kcs+ssif) echo "-device isa-ipmi-kcs,bmc=bmc0 -device smbus-ipmi,bmc=bmc1,address=0x10" ;;
 	*) return 1 ;;
 	esac
 }
@@ -44,47 +46,64 @@ proxy_start() {
 	return 1
 }
 
+# ipmi_sim_start DIR KIND N [SED]: OpenIPMI's ipmi_sim with our
+# configuration (its VM codec speaking KIND, kcs or bt; SED edits its
+# emulation file), behind the fault proxy when $fault_plan is set; adds
+# QEMU's ipmi-bmc-extern bmcN for it to qemu_bmc.
+ipmi_sim_start() {
+	local dir=$1 si=$2 n=$3 edit=${4:-} port _
+	port=$(free_port)
+	mkdir -p "$dir/ipmi_sim-state"
+	sed -e "s|@KIND@|$si|" -e "s|@PORT@|$port|" "$here/selftests/bmc/ipmi_sim.conf" >"$dir/ipmi_sim.conf"
+	sed -e "s|@FRU@|$dir/fru.bin|" ${edit:+-e "$edit"} "$here/selftests/bmc/ipmi_sim.emu" >"$dir/ipmi_sim.emu"
+	setsid ipmi_sim -c "$dir/ipmi_sim.conf" -f "$dir/ipmi_sim.emu" -n -p \
+		-s "$dir/ipmi_sim-state" </dev/null >"$dir/ipmi_sim.log" 2>&1 &
+	pids+=("$!")
+	# Wait until it listens, so QEMU's first connection succeeds. Only
+	# look: ipmi_sim exits when its first connection closes.
+	for _ in $(seq 50); do
+		[ -n "$(ss -Hltn "sport = :$port")" ] && break
+		kill -0 "${pids[-1]}" 2>/dev/null || { cat "$dir/ipmi_sim.log" >&2; return 1; }
+		sleep 0.1
+	done
+	if [ -n "${fault_plan:-}" ]; then
+		proxy_start "$dir" "$port" || return 1
+		port=$proxy_port
+	fi
+	# reconnect-ms is needed: QEMU 10.0 crashes when ipmi-bmc-extern's
+	# chardev is connected synchronously at start-up.
+	qemu_bmc+="${qemu_bmc:+ }-chardev socket,id=ipmi$n,host=127.0.0.1,port=$port,reconnect-ms=1000"
+	qemu_bmc+=" -device ipmi-bmc-extern,id=bmc$n,chardev=ipmi$n"
+}
+
 # bmc_start KIND DIR INTF: start BMC KIND for interface INTF with its state
 # in DIR; sets qemu_bmc and appends any process it starts to the caller's
-# pids array. $here is the checkout. With $fault_plan set (a plan file),
+# pids array (a kcs+ssif boot has two BMCs). $here is the checkout. With $fault_plan set (a plan file),
 # ipmi_sim sits behind tools/ipmi-fault-proxy, which applies it (its log
 # goes to DIR/proxy.log).
 bmc_start() {
-	local kind=$1 dir=$2 intf=$3
+	local kind=$1 dir=$2 intf=$3 si=kcs
 	python3 "$here/selftests/bmc/make-fru.py" "$dir/fru.bin"
+	qemu_bmc=
 	case "$kind" in
 	sim)
 		# Fixed identity so that clients' answers can be asserted.
 		qemu_bmc="-device ipmi-bmc-sim,id=bmc0,device_id=0x20,device_rev=0x01,fwrev1=0x02,fwrev2=0x11"
 		qemu_bmc+=",mfg_id=0x0f0f0f,product_id=0x1234,guid=2bd6a2f0-3e4d-4c5b-8a6f-000000000001"
 		qemu_bmc+=",frudatafile=$dir/fru.bin"
+		if [[ "$intf" == *+* ]]; then
+			# A second interface needs a second BMC, and QEMU takes one
+			# ipmi-bmc-sim per machine: ipmi_sim, with a device id
+			# (0x21), product id and GUID of its own.
+			ipmi_sim_start "$dir" kcs 1 \
+				's/^mc_add 0x20 0x20 \(.*\) 0x1234 dynsens$/mc_add 0x20 0x21 \1 0x1235 dynsens/; s/000000000020"/000000000021"/' ||
+				return 1
+		fi
 		;;
 	ipmi_sim)
-		local port si=kcs
+		[[ "$intf" != *+* ]] || { echo "ipmi_sim: one interface per boot" >&2; return 1; }
 		[ "$intf" = bt ] || [ "$intf" = pci-bt ] && si=bt
-		port=$(free_port)
-		mkdir -p "$dir/ipmi_sim-state"
-		sed -e "s|@KIND@|$si|" -e "s|@PORT@|$port|" "$here/selftests/bmc/ipmi_sim.conf" >"$dir/ipmi_sim.conf"
-		sed -e "s|@FRU@|$dir/fru.bin|" "$here/selftests/bmc/ipmi_sim.emu" >"$dir/ipmi_sim.emu"
-		setsid ipmi_sim -c "$dir/ipmi_sim.conf" -f "$dir/ipmi_sim.emu" -n -p \
-			-s "$dir/ipmi_sim-state" </dev/null >"$dir/ipmi_sim.log" 2>&1 &
-		pids+=("$!")
-		# Wait until it listens, so QEMU's first connection succeeds. Only
-		# look: ipmi_sim exits when its first connection closes.
-		local _
-		for _ in $(seq 50); do
-			[ -n "$(ss -Hltn "sport = :$port")" ] && break
-			kill -0 "${pids[-1]}" 2>/dev/null || { cat "$dir/ipmi_sim.log" >&2; return 1; }
-			sleep 0.1
-		done
-		if [ -n "${fault_plan:-}" ]; then
-			proxy_start "$dir" "$port" || return 1
-			port=$proxy_port
-		fi
-		# reconnect-ms is needed: QEMU 10.0 crashes when ipmi-bmc-extern's
-		# chardev is connected synchronously at start-up.
-		qemu_bmc="-chardev socket,id=ipmi0,host=127.0.0.1,port=$port,reconnect-ms=1000"
-		qemu_bmc+=" -device ipmi-bmc-extern,id=bmc0,chardev=ipmi0"
+		ipmi_sim_start "$dir" "$si" 0
 		;;
 	*) return 1 ;;
 	esac

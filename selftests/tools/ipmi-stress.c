@@ -55,6 +55,8 @@
  *   ipmi-stress inflight SECONDS
  *       keep requests in flight until SECONDS pass or the device fails;
  *       prints how the file ended (for unloading the interface under it).
+ *
+ * Every mode works on /dev/ipmi0, or on the device $IPMI_DEV names.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -723,6 +725,8 @@ static int absent(int slave_addr, int retries, unsigned int ms)
 
 int main(int argc, char **argv)
 {
+	if (getenv("IPMI_DEV"))
+		path = getenv("IPMI_DEV");
 	if (argc >= 4 && !strcmp(argv[1], "clients"))
 		return clients(atoi(argv[2]), atof(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "openclose"))

@@ -55,20 +55,6 @@ handler_attrs() {
 }
 handler_attrs >"$work/c-attrs.txt"
 
-# The BMC's device: its name, driver, links, files and every attribute.
-bmc_facts() {
-	local d a
-	d=$(readlink -f /sys/class/ipmi/ipmi0/device/bmc) || return 1
-	echo "device: $(basename "$d")"
-	echo "driver: $(basename "$(readlink -f "$d/driver")")"
-	echo "ipmi0 -> $(basename "$(readlink -f "$d/ipmi0")")"
-	echo "files: $(cd "$d" && echo *)"
-	for a in device_id provides_device_sdrs revision firmware_revision ipmi_version \
-		additional_device_support manufacturer_id product_id aux_firmware_revision guid; do
-		[ -e "$d/$a" ] && echo "$a: $(cat "$d/$a")"
-	done
-	return 0
-}
 bmc_facts >"$work/c-bmc.txt"
 
 # absent STACK: Get Device ID to 0x40 on ipmi_sim's IPMB, where nobody
