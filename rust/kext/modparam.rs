@@ -325,6 +325,82 @@ macro_rules! module_param_string {
 #[allow(unused_imports)]
 pub(crate) use module_param_string;
 
+/// The kernel's `set` of a [`module_param_call`] parameter: hands the text
+/// written to `set`.
+///
+/// # Safety
+///
+/// `val` must point to a NUL-terminated string.
+pub unsafe fn call_set(
+    val: *const kernel::ffi::c_char,
+    set: fn(&str) -> kernel::error::Result,
+) -> kernel::ffi::c_int {
+    use kernel::str::CStrExt as _;
+    // SAFETY: the caller's promise.
+    let text = unsafe { kernel::str::CStr::from_char_ptr(val) };
+    let Ok(text) = text.to_str() else {
+        return kernel::error::code::EINVAL.to_errno();
+    };
+    match set(text) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The kernel's `get` of a [`module_param_call`] parameter: `text` (at
+/// most 64 bytes of it) and a newline into the kernel's buffer; returns
+/// the length written.
+///
+/// # Safety
+///
+/// `buffer` must be the kernel's page-sized parameter buffer.
+pub unsafe fn call_get(buffer: *mut kernel::ffi::c_char, text: &str) -> kernel::ffi::c_int {
+    let n = text.len().min(64);
+    // SAFETY: the caller's promise: a page holds n + 2 bytes.
+    unsafe {
+        core::ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast::<u8>(), n);
+        *buffer.add(n) = b'\n' as kernel::ffi::c_char;
+        *buffer.add(n + 1) = 0;
+    }
+    (n + 1) as kernel::ffi::c_int
+}
+
+/// The `.modinfo` strings, operations and `__param` entry of a
+/// [`module_param_call`] parameter with getter `$get` (`Some(f)` or
+/// `None`). Internal to that macro.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __ipmi_rs_param_call {
+    ($name:ident, $set:path, $get:expr, $perm:literal, $desc:literal) => {
+        $crate::__ipmi_rs_param_modinfo!([stringify!($name)], $desc);
+
+        /// # Safety
+        ///
+        /// Called by the kernel's parameter code with a string.
+        unsafe extern "C" fn set(
+            val: *const ::kernel::ffi::c_char,
+            _kp: *const ::kernel::bindings::kernel_param,
+        ) -> ::kernel::ffi::c_int {
+            // SAFETY: the kernel passes a NUL-terminated string.
+            unsafe { $crate::kext::modparam::call_set(val, $set) }
+        }
+
+        static OPS: $crate::kext::modparam::ParamData<::kernel::bindings::kernel_param_ops> =
+            $crate::kext::modparam::ParamData(::kernel::bindings::kernel_param_ops {
+                flags: 0,
+                set: Some(set),
+                get: $get,
+                free: None,
+            });
+        $crate::__ipmi_rs_kernel_param!(
+            [stringify!($name)],
+            &raw const OPS.0,
+            $perm,
+            arg: ::core::ptr::null_mut()
+        );
+    };
+}
+
 /// Declares a parameter `$name` that only calls `$set(text)` when written
 /// (at load, or through /sys/module/*/parameters/ with permission
 /// `$perm`): C's `module_param_call(name, set, NULL, NULL, perm)`.
@@ -336,27 +412,6 @@ pub(crate) use module_param_string;
 macro_rules! module_param_call {
     ($name:ident, $set:path, get $get:path, $perm:literal, $desc:literal) => {
         const _: () = {
-            $crate::__ipmi_rs_param_modinfo!([stringify!($name)], $desc);
-
-            /// # Safety
-            ///
-            /// Called by the kernel's parameter code with a string.
-            unsafe extern "C" fn set(
-                val: *const ::kernel::ffi::c_char,
-                _kp: *const ::kernel::bindings::kernel_param,
-            ) -> ::kernel::ffi::c_int {
-                use ::kernel::str::CStrExt as _;
-                // SAFETY: the kernel passes a NUL-terminated string.
-                let text = unsafe { ::kernel::str::CStr::from_char_ptr(val) };
-                let Ok(text) = text.to_str() else {
-                    return ::kernel::error::code::EINVAL.to_errno();
-                };
-                match $set(text) {
-                    Ok(()) => 0,
-                    Err(e) => e.to_errno(),
-                }
-            }
-
             /// # Safety
             ///
             /// Called by the kernel's parameter code with a page-sized
@@ -365,69 +420,15 @@ macro_rules! module_param_call {
                 buffer: *mut ::kernel::ffi::c_char,
                 _kp: *const ::kernel::bindings::kernel_param,
             ) -> ::kernel::ffi::c_int {
-                let text: &str = $get();
-                // The value and a newline, well within the page.
-                let n = text.len().min(64);
                 // SAFETY: the kernel's buffer holds a page.
-                unsafe {
-                    ::core::ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast::<u8>(), n);
-                    *buffer.add(n) = b'\n' as ::kernel::ffi::c_char;
-                    *buffer.add(n + 1) = 0;
-                }
-                (n + 1) as ::kernel::ffi::c_int
+                unsafe { $crate::kext::modparam::call_get(buffer, $get()) }
             }
-
-            static OPS: $crate::kext::modparam::ParamData<::kernel::bindings::kernel_param_ops> =
-                $crate::kext::modparam::ParamData(::kernel::bindings::kernel_param_ops {
-                    flags: 0,
-                    set: Some(set),
-                    get: Some(get),
-                    free: None,
-                });
-            $crate::__ipmi_rs_kernel_param!(
-                [stringify!($name)],
-                &raw const OPS.0,
-                $perm,
-                arg: ::core::ptr::null_mut()
-            );
+            $crate::__ipmi_rs_param_call!($name, $set, Some(get), $perm, $desc);
         };
     };
     ($name:ident, $set:path, $perm:literal, $desc:literal) => {
         const _: () = {
-            $crate::__ipmi_rs_param_modinfo!([stringify!($name)], $desc);
-
-            /// # Safety
-            ///
-            /// Called by the kernel's parameter code with a string.
-            unsafe extern "C" fn set(
-                val: *const ::kernel::ffi::c_char,
-                _kp: *const ::kernel::bindings::kernel_param,
-            ) -> ::kernel::ffi::c_int {
-                use ::kernel::str::CStrExt as _;
-                // SAFETY: the kernel passes a NUL-terminated string.
-                let text = unsafe { ::kernel::str::CStr::from_char_ptr(val) };
-                let Ok(text) = text.to_str() else {
-                    return ::kernel::error::code::EINVAL.to_errno();
-                };
-                match $set(text) {
-                    Ok(()) => 0,
-                    Err(e) => e.to_errno(),
-                }
-            }
-
-            static OPS: $crate::kext::modparam::ParamData<::kernel::bindings::kernel_param_ops> =
-                $crate::kext::modparam::ParamData(::kernel::bindings::kernel_param_ops {
-                    flags: 0,
-                    set: Some(set),
-                    get: None,
-                    free: None,
-                });
-            $crate::__ipmi_rs_kernel_param!(
-                [stringify!($name)],
-                &raw const OPS.0,
-                $perm,
-                arg: ::core::ptr::null_mut()
-            );
+            $crate::__ipmi_rs_param_call!($name, $set, None, $perm, $desc);
         };
     };
 }

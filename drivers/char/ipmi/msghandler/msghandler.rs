@@ -664,6 +664,22 @@ ipmi_export! {
     }
 }
 
+/// Stores a getter's answer where the caller's out-pointer points (a null
+/// one is `-EINVAL`, after the getter's own error).
+///
+/// # Safety
+///
+/// `out` must be null or writable.
+unsafe fn store(out: *mut c_uchar, value: Result<u8>) -> Result {
+    let value = value?;
+    if out.is_null() {
+        return Err(EINVAL);
+    }
+    // SAFETY: not null, so writable (the caller's promise).
+    unsafe { *out = value };
+    Ok(())
+}
+
 ipmi_export! {
     /// `ipmi_get_my_address()`.
     ///
@@ -672,16 +688,7 @@ ipmi_export! {
     /// `user` as for every user call; `address` writable.
     pub unsafe extern "C" fn ipmi_get_my_address(user: *mut bindings::ipmi_user, channel: c_uint, address: *mut c_uchar) -> c_int {
         // SAFETY: as the caller guarantees.
-        unsafe {
-            with_user(user, |u| {
-                let a = u.intf.my_address(channel)?;
-                if address.is_null() {
-                    return Err(EINVAL);
-                }
-                *address = a;
-                Ok(())
-            })
-        }
+        unsafe { with_user(user, |u| store(address, u.intf.my_address(channel))) }
     }
 }
 
@@ -707,16 +714,7 @@ ipmi_export! {
     #[allow(non_snake_case)]
     pub unsafe extern "C" fn ipmi_get_my_LUN(user: *mut bindings::ipmi_user, channel: c_uint, LUN: *mut c_uchar) -> c_int {
         // SAFETY: as the caller guarantees.
-        unsafe {
-            with_user(user, |u| {
-                let l = u.intf.my_lun(channel)?;
-                if LUN.is_null() {
-                    return Err(EINVAL);
-                }
-                *LUN = l;
-                Ok(())
-            })
-        }
+        unsafe { with_user(user, |u| store(LUN, u.intf.my_lun(channel))) }
     }
 }
 

@@ -65,50 +65,60 @@ pub(crate) unsafe fn init() {
 
 /// Frees the spares, at module exit (no message of ours is live then).
 pub(crate) fn drain() {
-    while let Some(p) = SPARE_SMI.lock().pop() {
+    drain_list(&SPARE_SMI);
+    drain_list(&SPARE_RECV);
+}
+
+fn drain_list<T: Linked, B: GlobalLockBackend<Item = Fifo<T>>>(list: &'static GlobalLock<B>) {
+    while let Some(p) = list.lock().pop() {
         // SAFETY: spares are `KBox` allocations nobody else holds.
         drop(unsafe { KBox::from_raw(p) });
     }
-    while let Some(p) = SPARE_RECV.lock().pop() {
-        // SAFETY: as above.
-        drop(unsafe { KBox::from_raw(p) });
-    }
 }
 
-/// A spare off `list`, if one is there and the list is free: a busy list
-/// (or a panic in progress, whose CPUs may hold it) means a fresh one.
-fn take_spare<T: Linked, B: GlobalLockBackend<Item = Fifo<T>>>(
+/// A spare off `list`, or a fresh zeroed message if none is there or the
+/// list is busy (or a panic is in progress, whose CPUs may hold it); null
+/// when memory runs out. Its header is the caller's to set.
+fn obtain<T: Linked + pin_init::Zeroable, B: GlobalLockBackend<Item = Fifo<T>>>(
     list: &'static GlobalLock<B>,
-) -> Option<*mut T> {
-    if oops_in_progress() {
-        return None;
+) -> *mut T {
+    if !oops_in_progress() {
+        if let Some(p) = list.try_lock().and_then(|mut g| g.pop()) {
+            return p;
+        }
     }
-    list.try_lock()?.pop()
+    match KBox::<T>::new_uninit(GFP_ATOMIC) {
+        Ok(msg) => KBox::into_raw(KBox::write(msg, pin_init::zeroed())),
+        Err(_) => null_mut(),
+    }
 }
 
-/// Keeps `msg` as a spare if `list` has room; hands it back otherwise.
+/// Keeps `msg` as a spare if `list` has room and is free, frees it
+/// otherwise; leaves it alone while the kernel oopses or panics.
 ///
 /// # Safety
 ///
-/// `msg` must be a live `KBox` allocation of ours, given up here if kept.
-unsafe fn keep_spare<T: Linked, B: GlobalLockBackend<Item = Fifo<T>>>(
+/// `msg` must be a live `KBox` allocation of ours, given up here.
+unsafe fn release<T: Linked, B: GlobalLockBackend<Item = Fifo<T>>>(
     list: &'static GlobalLock<B>,
     msg: *mut T,
-) -> core::result::Result<(), *mut T> {
+) {
+    if oops_in_progress() {
+        return;
+    }
     // Under KASAN every message goes back to the slab, where a use after
     // free is caught; a spare would hide it.
-    if cfg!(CONFIG_KASAN) {
-        return Err(msg);
+    if !cfg!(CONFIG_KASAN) {
+        if let Some(mut g) = list.try_lock() {
+            if g.len() < SPARE_MAX {
+                // SAFETY: the caller gives `msg` up.
+                unsafe { g.push(msg) };
+                return;
+            }
+        }
     }
-    let Some(mut g) = list.try_lock() else {
-        return Err(msg);
-    };
-    if g.len() >= SPARE_MAX {
-        return Err(msg);
-    }
-    // SAFETY: the caller gives `msg` up.
-    unsafe { g.push(msg) };
-    Ok(())
+    // SAFETY: the caller gives up `msg`, a `KBox` allocation.
+    drop(unsafe { KBox::from_raw(msg) });
 }
 
 /// The `done` of the messages `alloc_smi_msg` makes.
@@ -127,29 +137,18 @@ unsafe extern "C" fn free_smi_msg(msg: *mut bindings::ipmi_smi_msg) {
         // SAFETY: a request's receive message, owned by its request.
         unsafe { free_recv(recv) };
     }
-    if oops_in_progress() {
-        return;
-    }
     // SAFETY: `done` of a message `alloc_smi_msg` made from a `KBox`; the
     // caller gives it up.
-    if let Err(msg) = unsafe { keep_spare(&SPARE_SMI, msg) } {
-        // SAFETY: as above, not kept.
-        drop(unsafe { KBox::from_raw(msg) });
-    }
+    unsafe { release(&SPARE_SMI, msg) };
 }
 
 /// `ipmi_alloc_smi_msg()`: a message with its header zeroed, freed by its
 /// `done`, or null.
 pub(crate) fn alloc_smi_msg() -> *mut bindings::ipmi_smi_msg {
-    let p = match take_spare(&SPARE_SMI) {
-        Some(p) => p,
-        None => {
-            let Ok(msg) = KBox::<bindings::ipmi_smi_msg>::new_uninit(GFP_ATOMIC) else {
-                return null_mut();
-            };
-            KBox::into_raw(KBox::write(msg, pin_init::zeroed()))
-        }
-    };
+    let p = obtain(&SPARE_SMI);
+    if p.is_null() {
+        return p;
+    }
     // SAFETY: `p` is fresh or a spare: initialised, and ours.
     unsafe {
         let m = &mut *p;
@@ -189,28 +188,18 @@ pub(crate) unsafe fn free_smi(msg: *mut bindings::ipmi_smi_msg) {
 /// `msg` must be such a message, given up here.
 unsafe extern "C" fn free_recv_mem(msg: *mut bindings::ipmi_recv_msg) {
     RECV_MSGS_IN_USE.fetch_sub(1, Ordering::Relaxed);
-    if oops_in_progress() {
-        return;
-    }
-    // SAFETY: `done` of a message `alloc_recv_msg` made from a `KBox`.
-    if let Err(msg) = unsafe { keep_spare(&SPARE_RECV, msg) } {
-        // SAFETY: as above, not kept.
-        drop(unsafe { KBox::from_raw(msg) });
-    }
+    // SAFETY: `done` of a message `alloc_recv_msg` made from a `KBox`; the
+    // caller gives it up.
+    unsafe { release(&SPARE_RECV, msg) };
 }
 
 /// A receive message with its header zeroed, freed by its `done`, with no
 /// user, or null.
 pub(crate) fn alloc_recv_msg() -> *mut bindings::ipmi_recv_msg {
-    let p = match take_spare(&SPARE_RECV) {
-        Some(p) => p,
-        None => {
-            let Ok(msg) = KBox::<bindings::ipmi_recv_msg>::new_uninit(GFP_ATOMIC) else {
-                return null_mut();
-            };
-            KBox::into_raw(KBox::write(msg, pin_init::zeroed()))
-        }
-    };
+    let p = obtain(&SPARE_RECV);
+    if p.is_null() {
+        return p;
+    }
     // SAFETY: `p` is fresh or a spare: initialised, and ours.
     unsafe {
         let m = &mut *p;
