@@ -79,6 +79,26 @@ pub const IORESOURCE_IO: u32 = bindings::IORESOURCE_IO;
 /// Resource type: memory.
 pub const IORESOURCE_MEM: u32 = bindings::IORESOURCE_MEM;
 
+/// The ACPI handle of `dev`'s firmware node (C's `ACPI_HANDLE(dev)`),
+/// if that node is an ACPI device.
+///
+/// # Safety
+///
+/// `dev` must point to a live device.
+pub unsafe fn acpi_handle(dev: *const bindings::device) -> Option<core::ptr::NonNull<c_void>> {
+    // SAFETY: live device (the caller's promise); its fwnode is null or
+    // valid.
+    let fwnode = unsafe { (*dev).fwnode };
+    // SAFETY: as above.
+    if !unsafe { bindings::is_acpi_device_node(fwnode) } {
+        return None;
+    }
+    // SAFETY: an ACPI device node is the `fwnode` of a `struct
+    // acpi_device` (checked above), live while the device is.
+    let handle = unsafe { (*kernel::container_of!(fwnode, bindings::acpi_device, fwnode)).handle };
+    core::ptr::NonNull::new(handle)
+}
+
 /// A platform device during probe or while bound.
 ///
 /// # Invariants
@@ -138,21 +158,14 @@ impl<'a> PlatformDevice<'a> {
     /// Evaluates the ACPI method `name` (`_IFT`, ...) of the device's
     /// node to an integer; `None` without ACPI or when it fails.
     pub fn acpi_integer(&self, name: &CStr) -> Option<u64> {
-        if !self.is_acpi() {
-            return None;
-        }
-        // SAFETY: an ACPI device node is the `fwnode` of a `struct
-        // acpi_device` (checked above), live while the device is.
-        let handle = unsafe {
-            let fwnode = (*self.ptr).dev.fwnode;
-            (*kernel::container_of!(fwnode, bindings::acpi_device, fwnode)).handle
-        };
+        // SAFETY: live device (type invariant).
+        let handle = unsafe { acpi_handle(&raw const (*self.ptr).dev) }?;
         let mut value: u64 = 0;
         // SAFETY: valid handle; the method name is only read; `value` is
         // writable.
         let status = unsafe {
             bindings::acpi_evaluate_integer(
-                handle,
+                handle.as_ptr(),
                 name.as_char_ptr().cast_mut(),
                 core::ptr::null_mut(),
                 &mut value,

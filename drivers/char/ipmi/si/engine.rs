@@ -879,6 +879,15 @@ impl Smi for Engine {
     fn get_smi_info(&self, info: &mut ipmi_bindings::ipmi_smi_info) -> Result {
         info.addr_src = self.info.addr_src;
         let dev = self.info.dev.as_ptr();
+        // Upstream's acpi_ipmi finds the interface of its ACPI device by
+        // this handle (to serve the ACPI IPMI operation region).
+        if info.addr_src == ipmi_bindings::ipmi_addr_src_SI_ACPI {
+            // SAFETY: the device is live (we hold a reference).
+            if let Some(handle) = unsafe { crate::kext::platform::acpi_handle(dev) } {
+                // SAFETY: writing the union's only member.
+                unsafe { info.addr_info.acpi_info.as_mut().acpi_handle = handle.as_ptr().cast() };
+            }
+        }
         // SAFETY: the device is live (we hold a reference); the handler
         // puts the reference it gets here.
         unsafe { kernel::bindings::get_device(dev) };
