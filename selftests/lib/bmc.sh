@@ -13,7 +13,8 @@ intf_qemu_opts() {
 	# address=0 (the default) reads as "no interface" in SMBIOS.
 	ssif) echo "-device smbus-ipmi,bmc=bmc0,address=0x10" ;;
 	# Two interfaces, each with its own BMC (QEMU's BMC serves one).
-	kcs+ssif) echo "-device isa-ipmi-kcs,bmc=bmc0 -device smbus-ipmi,bmc=bmc1,address=0x10" ;;
+	# (-shared: the second BMC answers with the first one's identity.)
+	kcs+ssif | kcs+ssif-shared) echo "-device isa-ipmi-kcs,bmc=bmc0 -device smbus-ipmi,bmc=bmc1,address=0x10" ;;
 	*) return 1 ;;
 	esac
 }
@@ -94,10 +95,12 @@ bmc_start() {
 		if [[ "$intf" == *+* ]]; then
 			# A second interface needs a second BMC, and QEMU takes one
 			# ipmi-bmc-sim per machine: ipmi_sim, with a device id
-			# (0x21), product id and GUID of its own.
-			ipmi_sim_start "$dir" kcs 1 \
-				's/^mc_add 0x20 0x20 \(.*\) 0x1234 dynsens$/mc_add 0x20 0x21 \1 0x1235 dynsens/; s/000000000020"/000000000021"/' ||
-				return 1
+			# (0x21), product id and GUID of its own, or (-shared) with
+			# the same device and product ids as QEMU's BMC, so that the
+			# handler takes both interfaces for one BMC.
+			local own='s/^mc_add 0x20 0x20 \(.*\) 0x1234 dynsens$/mc_add 0x20 0x21 \1 0x1235 dynsens/; s/000000000020"/000000000021"/'
+			[[ "$intf" != *-shared ]] || own=
+			ipmi_sim_start "$dir" kcs 1 "$own" || return 1
 		fi
 		;;
 	ipmi_sim)

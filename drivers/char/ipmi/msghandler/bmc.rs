@@ -5,8 +5,9 @@
 //! (`device_id`, `revision`, `firmware_revision`, `ipmi_version`, ...;
 //! `aux_firmware_revision` and `guid` only when the BMC gave them), a
 //! `bmc` link from each interface's device to it and an `ipmiN` link back.
-//! Interfaces to the same BMC (same GUID, or same product and device ID
-//! without one) share one device, as upstream's do.
+//! Interfaces to the same BMC share one device, as upstream's do: the same
+//! GUID, or, when an interface's BMC gives none, the same product and
+//! device ID.
 //!
 //! The identity is the one read at registration (upstream reads it again
 //! when an attribute is read more than 10 s after the last time; a BMC's
@@ -252,10 +253,11 @@ pub(crate) fn register(
     guid: Option<[u8; 16]>,
 ) -> Result {
     let mut bmcs = BMCS.lock();
-    let same = |b: &KBox<Bmc>| match (&b.guid, &guid) {
-        (Some(a), Some(g)) => a == g,
-        (None, None) => b.id.product_id == id.product_id && b.id.device_id == id.device_id,
-        _ => false,
+    // As upstream: by GUID when this interface's BMC gave one, else by
+    // product and device id (whatever GUID the known BMC has).
+    let same = |b: &KBox<Bmc>| match &guid {
+        Some(g) => b.guid.as_ref() == Some(g),
+        None => b.id.product_id == id.product_id && b.id.device_id == id.device_id,
     };
     let index = match bmcs.iter().position(same) {
         Some(i) => {
