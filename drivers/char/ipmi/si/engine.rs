@@ -31,7 +31,7 @@ use crate::kext::sysfs::{AttrGroup, Page, Show};
 use crate::regs::{Bank, SiType};
 use core::fmt::Write;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::irq::IrqReturn;
 use kernel::prelude::*;
 use kernel::sync::{Mutex, SpinLockIrq};
@@ -418,6 +418,12 @@ pub(crate) struct Engine {
     /// Set by the handler at panic time: everything runs in its calls, by
     /// polling, with interrupts off and the other CPUs stopped.
     run_to_completion: AtomicBool,
+    /// Pumps that took the handler's interface under the lock and have not
+    /// finished handing messages to it. `stop()` waits for them: a sender
+    /// whose transaction ended at once (the BMC answered every access
+    /// straight away) hands the answer up after the lock, and must not do
+    /// so after the handler has freed what it holds.
+    handing_up: AtomicU32,
 }
 
 /// What `get_smi_info` and sysfs report.
@@ -518,6 +524,7 @@ impl Engine {
             irq_number,
             info,
             run_to_completion: AtomicBool::new(false),
+            handing_up: AtomicU32::new(0),
         }? Error)
     }
 
@@ -605,9 +612,17 @@ impl Engine {
                 if wake != Wake::Now {
                     self.arm(&mut st, wake, from_timer);
                 }
+                if st.intf.is_some() {
+                    // Under the lock, so that `stop()` sees it.
+                    self.handing_up.fetch_add(1, Ordering::Relaxed);
+                }
                 (st.intf, wake)
             };
+            let handing_up = intf.is_some();
             self.deliver(out, intf);
+            if handing_up {
+                self.handing_up.fetch_sub(1, Ordering::Release);
+            }
             if wake != Wake::Now {
                 return Ok(());
             }
@@ -741,6 +756,13 @@ impl Engine {
                 State::refuse(&mut msg, 0xff);
                 intf.msg_received(msg);
             }
+        }
+        // A pump that took the interface before `stopped` was set may still
+        // be handing an answer up (from a sender; the interrupt and the
+        // timer are waited for below as well): the handler frees what it
+        // holds once this returns.
+        while self.handing_up.load(Ordering::Acquire) != 0 {
+            kernel::time::delay::fsleep(Delta::from_micros(100));
         }
         {
             let mut slot = self.irq.lock();
