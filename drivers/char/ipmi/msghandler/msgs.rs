@@ -76,21 +76,39 @@ fn drain_list<T: Linked, B: GlobalLockBackend<Item = Fifo<T>>>(list: &'static Gl
     }
 }
 
-/// A spare off `list`, or a fresh zeroed message if none is there or the
-/// list is busy (or a panic is in progress, whose CPUs may hold it); null
-/// when memory runs out. Its header is the caller's to set.
+/// A message off `list`, or a fresh zeroed one if none is there or the
+/// list is busy (or a panic is in progress, whose CPUs may hold it), with
+/// its `link` cleared, then `reset` (the rest of its header) and counted
+/// in `in_use`; null when memory runs out.
 fn obtain<T: Linked + pin_init::Zeroable, B: GlobalLockBackend<Item = Fifo<T>>>(
     list: &'static GlobalLock<B>,
+    in_use: &AtomicI32,
+    reset: impl FnOnce(&mut T),
 ) -> *mut T {
-    if !oops_in_progress() {
-        if let Some(p) = list.try_lock().and_then(|mut g| g.pop()) {
-            return p;
-        }
+    let spare = if oops_in_progress() {
+        None
+    } else {
+        list.try_lock().and_then(|mut g| g.pop())
+    };
+    let p = match spare {
+        Some(p) => p,
+        None => match KBox::<T>::new_uninit(GFP_ATOMIC) {
+            Ok(msg) => KBox::into_raw(KBox::write(msg, pin_init::zeroed())),
+            Err(_) => return null_mut(),
+        },
+    };
+    // SAFETY: `p` is fresh or a spare: initialised, and ours; its first
+    // field is a `struct list_head` (`Linked`).
+    unsafe {
+        p.cast::<kernel::bindings::list_head>()
+            .write(kernel::bindings::list_head {
+                next: null_mut(),
+                prev: null_mut(),
+            });
+        reset(&mut *p);
     }
-    match KBox::<T>::new_uninit(GFP_ATOMIC) {
-        Ok(msg) => KBox::into_raw(KBox::write(msg, pin_init::zeroed())),
-        Err(_) => null_mut(),
-    }
+    in_use.fetch_add(1, Ordering::Relaxed);
+    p
 }
 
 /// Keeps `msg` as a spare if `list` has room and is free, frees it
@@ -145,26 +163,14 @@ unsafe extern "C" fn free_smi_msg(msg: *mut bindings::ipmi_smi_msg) {
 /// `ipmi_alloc_smi_msg()`: a message with its header zeroed, freed by its
 /// `done`, or null.
 pub(crate) fn alloc_smi_msg() -> *mut bindings::ipmi_smi_msg {
-    let p = obtain(&SPARE_SMI);
-    if p.is_null() {
-        return p;
-    }
-    // SAFETY: `p` is fresh or a spare: initialised, and ours.
-    unsafe {
-        let m = &mut *p;
-        m.link = kernel::bindings::list_head {
-            next: null_mut(),
-            prev: null_mut(),
-        };
+    obtain(&SPARE_SMI, &SMI_MSGS_IN_USE, |m| {
         m.type_ = bindings::ipmi_smi_msg_type_IPMI_SMI_MSG_TYPE_NORMAL;
         m.msgid = 0;
         m.recv_msg = null_mut();
         m.data_size = 0;
         m.rsp_size = 0;
         m.done = Some(free_smi_msg);
-    }
-    SMI_MSGS_IN_USE.fetch_add(1, Ordering::Relaxed);
-    p
+    })
 }
 
 /// Frees a system interface message through its `done`.
@@ -196,17 +202,7 @@ unsafe extern "C" fn free_recv_mem(msg: *mut bindings::ipmi_recv_msg) {
 /// A receive message with its header zeroed, freed by its `done`, with no
 /// user, or null.
 pub(crate) fn alloc_recv_msg() -> *mut bindings::ipmi_recv_msg {
-    let p = obtain(&SPARE_RECV);
-    if p.is_null() {
-        return p;
-    }
-    // SAFETY: `p` is fresh or a spare: initialised, and ours.
-    unsafe {
-        let m = &mut *p;
-        m.link = kernel::bindings::list_head {
-            next: null_mut(),
-            prev: null_mut(),
-        };
+    obtain(&SPARE_RECV, &RECV_MSGS_IN_USE, |m| {
         m.recv_type = 0;
         m.user = null_mut();
         m.addr = bindings::ipmi_addr::default();
@@ -219,9 +215,7 @@ pub(crate) fn alloc_recv_msg() -> *mut bindings::ipmi_recv_msg {
         };
         m.user_msg_data = null_mut();
         m.done = Some(free_recv_mem);
-    }
-    RECV_MSGS_IN_USE.fetch_add(1, Ordering::Relaxed);
-    p
+    })
 }
 
 /// `ipmi_free_recv_msg()`: ends the message's claim on its user (its
