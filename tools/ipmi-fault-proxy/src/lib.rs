@@ -132,7 +132,11 @@
 //!   commands is expressed as an ATTN storm. The guest driver answers ATTN
 //!   by reading the message flags; whether there is then anything to fetch
 //!   is up to the BMC, so this floods the driver's flag handling, not its
-//!   event or command queues.
+//!   event or command queues. A `gap` after the last one the storm is over
+//!   and NOATTN (0x00) clears the flag, unless the BMC's own last word was
+//!   ATTN or the proxy's events or commands still wait: QEMU clears SMS_ATN
+//!   only on the BMC's command, so a storm that left it up would turn into
+//!   a stuck flag that every driver answers with flag fetches for good.
 //! - `events=N`: the request is forwarded as usual; then the proxy has N
 //!   events in the BMC's event buffer: it sends ATTN_IRQ to QEMU, adds the
 //!   "event message buffer full" flag (0x02) to every successful Get
@@ -140,7 +144,8 @@
 //!   Message Buffer itself (not forwarded) with one event until the N are
 //!   read, each answer followed by ATTN_IRQ again while more wait (a BMC
 //!   holds SMS_ATN up while its buffer is full; QEMU's is set once per
-//!   command); after that the BMC answers them again. Each event is a system
+//!   command); after the last, NOATTN as for a storm; after that the BMC
+//!   answers them again. Each event is a system
 //!   event record (type 0x02) from generator 0x20, temperature sensor
 //!   [`proxy::EVENT_SENSOR`] (0x42), whose record id (bytes 0-1) and first
 //!   event data byte count the events handed out since the proxy started.

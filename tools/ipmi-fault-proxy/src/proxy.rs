@@ -142,6 +142,8 @@ impl Proxy {
             commands_sent: 0,
             events_rule: 0,
             events_sent: 0,
+            bmc_attn: false,
+            storms: 0,
         };
         engine.run(&rx);
         Ok(())
@@ -288,7 +290,9 @@ struct Pending {
     slow_rules: Vec<(usize, u64)>,
 }
 
-/// Bytes to write to a connection later.
+/// Bytes to write to a connection later; no bytes: release the SMS_ATN
+/// the proxy raised, if nothing still wants it up then (see
+/// [`Engine::release_attn`]).
 struct Timed {
     at: Instant,
     order: u64,
@@ -362,6 +366,12 @@ struct Engine {
     commands_waiting: u32,
     commands_rule: usize,
     commands_sent: u32,
+    /// The SMS_ATN state the BMC itself last set (its ATTN / NOATTN
+    /// commands), to put back once the proxy's own reasons to hold the
+    /// flag up are gone.
+    bmc_attn: bool,
+    /// Storms under way, each holding SMS_ATN up until its last command.
+    storms: u32,
 }
 
 impl Engine {
@@ -584,7 +594,11 @@ impl Engine {
             };
             // Bytes meant for a connection that has gone are dropped.
             if current.is_some_and(|c| c.id == t.conn) {
-                self.write_to(t.peer, &t.bytes);
+                if t.bytes.is_empty() {
+                    self.storm_ended();
+                } else {
+                    self.write_to(t.peer, &t.bytes);
+                }
             }
         }
     }
@@ -686,6 +700,7 @@ impl Engine {
                 self.pending.insert(seq, pending);
                 self.write_to(Peer::Bmc, &f.to_wire());
                 let attn = Control::new(if irq { ctl::ATTN_IRQ } else { ctl::ATTN }).encode();
+                self.storms += 1;
                 if d.gap_ms == 0 {
                     self.send_qemu(attn.repeat(usize::try_from(count).unwrap_or(1)), 0);
                 } else {
@@ -694,6 +709,9 @@ impl Engine {
                         self.schedule(Peer::Qemu, attn.clone(), after);
                     }
                 }
+                // The storm ends one gap after its last command.
+                let end = Duration::from_millis(d.gap_ms.saturating_mul(u64::from(count)));
+                self.schedule(Peer::Qemu, Vec::new(), end);
             }
             Some((i, a @ Action::Events(count))) => {
                 self.log_fault(seq, netfn, cmd, &a, i);
@@ -758,6 +776,8 @@ impl Engine {
         // upstream's and ours) waits for its next timer.
         if self.events_waiting > 0 {
             self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), slow_ms);
+        } else {
+            self.release_attn(slow_ms);
         }
     }
 
@@ -791,6 +811,30 @@ impl Engine {
         self.send_qemu(req.response(0, &data).encode(), slow_ms);
         if self.commands_waiting > 0 {
             self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), slow_ms);
+        } else {
+            self.release_attn(slow_ms);
+        }
+    }
+
+    /// A storm's end timer fired: one reason fewer to hold SMS_ATN up.
+    fn storm_ended(&mut self) {
+        self.storms = self.storms.saturating_sub(1);
+        self.release_attn(0);
+    }
+
+    /// Clears SMS_ATN (NOATTN to QEMU, after `delay_ms`) once nothing the
+    /// proxy made up holds it up and the BMC's own last word was NOATTN, as
+    /// a BMC drops the flag when its buffers are empty. QEMU clears it only
+    /// on the BMC's command: without this, the flag the proxy raised would
+    /// stay up for good and every driver would fetch the message flags
+    /// over and over.
+    fn release_attn(&mut self, delay_ms: u64) {
+        if self.events_waiting == 0
+            && self.commands_waiting == 0
+            && self.storms == 0
+            && !self.bmc_attn
+        {
+            self.send_qemu(Control::new(ctl::NOATTN).encode(), delay_ms);
         }
     }
 
@@ -835,8 +879,11 @@ impl Engine {
         }
         match f.kind {
             FrameKind::Control => {
-                if f.control().is_none() {
-                    self.stats.bad_frames_from_bmc += 1;
+                match f.control() {
+                    Some(c) if c.op == ctl::NOATTN => self.bmc_attn = false,
+                    Some(c) if c.op == ctl::ATTN || c.op == ctl::ATTN_IRQ => self.bmc_attn = true,
+                    Some(_) => {}
+                    None => self.stats.bad_frames_from_bmc += 1,
                 }
                 self.stats.controls_to_qemu += 1;
                 self.write_to(Peer::Qemu, &f.to_wire());

@@ -62,6 +62,11 @@ enum BmcEvent {
     Closed(usize),
 }
 
+/// The request after which the fake BMC raises SMS_ATN itself (an OEM
+/// netfn).
+const RAISE_ATTN_NETFN: u8 = 0x30;
+const RAISE_ATTN_CMD: u8 = 0x01;
+
 struct FakeBmc {
     addr: SocketAddr,
     events: Receiver<BmcEvent>,
@@ -83,7 +88,9 @@ impl FakeBmc {
     }
 
     /// Like ipmi_sim: announce the version, answer every valid request
-    /// with completion code 0 and [`RSP_DATA`], ignore anything else.
+    /// with completion code 0 and [`RSP_DATA`], ignore anything else;
+    /// raise SMS_ATN (ATTN) before answering [`RAISE_ATTN_NETFN`] /
+    /// [`RAISE_ATTN_CMD`].
     fn serve(n: usize, mut conn: TcpStream, tx: &Sender<BmcEvent>) {
         let _ = tx.send(BmcEvent::Connected(n));
         let version = Control {
@@ -104,6 +111,13 @@ impl FakeBmc {
             dec.feed(&buf[..got], &mut frames);
             for f in frames {
                 if let Ok(m) = f.message() {
+                    if (m.netfn, m.cmd) == (RAISE_ATTN_NETFN, RAISE_ATTN_CMD) {
+                        let attn = Control {
+                            op: ctl::ATTN,
+                            args: vec![],
+                        };
+                        let _ = conn.write_all(&attn.encode());
+                    }
                     let _ = conn.write_all(&m.response(0, &RSP_DATA).encode());
                 }
                 let _ = tx.send(BmcEvent::Frame(n, f));
@@ -731,6 +745,9 @@ fn attn_storms_send_control_commands() {
     let req = q.request(1, 0x06, 0x01);
     assert_eq!(q.response(), good(&req));
     assert_eq!(q.wait_controls(ctl::ATTN, 5), 5);
+    // Once the storm is over, SMS_ATN goes down again (the BMC never
+    // raised it), once.
+    assert_eq!(q.wait_controls(ctl::NOATTN, 1), 1);
     assert_eq!(
         p.ctl("plan match count=1 action=attn-irq-storm=3"),
         "ok rules=1"
@@ -742,9 +759,30 @@ fn attn_storms_send_control_commands() {
         q.controls.iter().filter(|c| c.op == ctl::ATTN_IRQ).count(),
         3
     );
+    assert_eq!(q.controls.iter().filter(|c| c.op == ctl::NOATTN).count(), 2);
     let log = p.log();
     assert!(log[0].is(1, 0x06, 0x01, "attn-storm=5"));
     assert!(log[1].is(2, 0x06, 0x01, "attn-irq-storm=3"));
+}
+
+#[test]
+fn a_storm_leaves_the_bmc_s_own_attn_up() {
+    let bmc = FakeBmc::start();
+    let p = Proxy::start(bmc.addr, "match netfn=0x06 cmd=0x01 action=attn-storm=3 gap=1\n");
+    let mut q = p.connect();
+    // The BMC raises SMS_ATN itself (ATTN reaches QEMU through the proxy).
+    let req = q.request(1, RAISE_ATTN_NETFN, RAISE_ATTN_CMD);
+    assert_eq!(q.response(), good(&req));
+    assert_eq!(q.wait_controls(ctl::ATTN, 1), 1);
+    // A storm after that must not clear it when it ends.
+    let req = q.request(2, 0x06, 0x01);
+    assert_eq!(q.response(), good(&req));
+    assert_eq!(q.wait_controls(ctl::ATTN, 4), 4);
+    q.assert_quiet();
+    assert_eq!(
+        q.controls.iter().filter(|c| c.op == ctl::NOATTN).count(),
+        0
+    );
 }
 
 #[test]
@@ -774,12 +812,13 @@ fn events_fill_the_event_buffer_until_read() {
             (0x02, 0x01, EVENT_SENSOR)
         );
     }
-    // ATTN_IRQ again after the first event (one more waited), not after
-    // the last.
+    // ATTN_IRQ again after the first event (one more waited); after the
+    // last, NOATTN: the buffer is empty.
     assert_eq!(
         q.controls.iter().filter(|c| c.op == ctl::ATTN_IRQ).count(),
         2
     );
+    assert_eq!(q.wait_controls(ctl::NOATTN, 1), 1);
     // Then the BMC's own answers again, flags untouched.
     let req = q.request(5, 0x06, 0x35);
     assert_eq!(q.response(), good(&req));
