@@ -87,6 +87,12 @@ impl Machine {
         }
     }
 
+    /// Whether the machine refuses new requests while it waits (BT: the
+    /// BMC busy for long, or a reset under way).
+    fn refuses_requests(&self) -> bool {
+        matches!(self, Machine::Bt(m) if m.is_busy())
+    }
+
     /// Times the machine gave the interface up (KCS; BT recovers by
     /// itself and is never hosed).
     fn hosed_count(&self) -> u32 {
@@ -335,7 +341,22 @@ impl State {
             let action = self.machine.run(&mut bank, elapsed_us);
             elapsed_us = 0;
             match action {
-                Action::Wait { us } => break Wake::After(us.max(1)),
+                Action::Wait { us } => {
+                    // A request that came while the machine holds new ones
+                    // off gets its answer now (0xc0 for a long busy), not
+                    // when the machine is idle again, which a BMC stuck
+                    // busy may never let happen.
+                    if self.machine.refuses_requests() {
+                        if let Some(mut msg) = self.waiting.take() {
+                            Self::refuse(
+                                &mut msg,
+                                sm::StartError::NodeBusy.completion_code().value(),
+                            );
+                            out.push(msg);
+                        }
+                    }
+                    break Wake::After(us.max(1));
+                }
                 Action::Response(_) | Action::Failed(_) => self.complete(out),
                 Action::Attention => {
                     self.policy.attention();

@@ -8,7 +8,7 @@
 //! the driver's, for interrupts). A request goes to the BMC as one block,
 //! `length, netfn/LUN, seq, cmd, data`, where `length` counts the bytes
 //! after it, so a request (netfn/LUN, cmd, data) is at most 254 bytes; the
-//! response comes back the same way and is matched on netfn, seq and cmd.
+//! response comes back the same way and is matched on seq.
 //! `H_BUSY` toggles on each write of its bit; the other control bits act
 //! when written with 1.
 //!
@@ -19,7 +19,7 @@
 //!   -> ReadWait                  wait for B2H_ATN; set H_BUSY, clear B2H_ATN
 //!   -> ClearB2h                  B2H_ATN still set: clear it again, wait;
 //!                                else CLR_RD_PTR, read the block, clear H_BUSY
-//!   -> (not ours: back to ReadWait) -> Idle with the response
+//!   -> (another seq: back to ReadWait) -> Idle with the response
 //! no response within the timeout (per try):
 //!   tries left (and Resend allows) -> XactionStart again, same seq
 //!   none left: error response; B_BUSY set -> LongBusy (requests get
@@ -36,6 +36,9 @@
 //!   "early in its life" counts requests since the machine was made, not
 //!   the sequence number (which wraps every 256 requests and so made
 //!   upstream reset the BMC again and again);
+//! - a response with the request's seq but another netfn or cmd is handed
+//!   up as it is (the handler refuses it, as a KCS one), where upstream
+//!   waits for another answer that never comes, its 5 s timeout per try;
 //! - a response too short to hold a completion code ends in
 //!   [`Cause::ShortResponse`] with completion code 0xff (upstream: 0xc6);
 //! - `BT_INTMASK` is left to the driver (upstream's flag reset wrote
@@ -187,8 +190,11 @@ pub struct Stats {
     pub retries: u32,
     /// Stale responses drained (`B2H_ATN` while no response was awaited).
     pub stale_drained: u32,
-    /// Responses that did not match the request's netfn, seq and cmd.
+    /// Responses with another request's seq (skipped).
     pub mismatched: u32,
+    /// Responses with the request's seq but another netfn or cmd (handed
+    /// up as they are).
+    pub damaged: u32,
     /// Responses too short to hold a completion code.
     pub short_responses: u32,
     /// Times the machine entered the long-busy state.
@@ -364,6 +370,7 @@ impl Bt {
                 retries: 0,
                 stale_drained: 0,
                 mismatched: 0,
+                damaged: 0,
                 short_responses: 0,
                 long_busy: 0,
                 resets: 0,
@@ -865,7 +872,15 @@ impl Bt {
         let netfn = self.response.first().copied().unwrap_or(0);
         let cmd = self.response.get(1).copied().unwrap_or(0);
         let [_, want_netfn, want_seq, want_cmd, ..] = self.block;
-        if netfn & 0xf8 == want_netfn & 0xf8 && self.response_seq == want_seq && cmd == want_cmd {
+        if self.response_seq == want_seq {
+            if netfn & 0xf8 != want_netfn & 0xf8 || cmd != want_cmd {
+                // Our sequence number on another netfn or cmd: this
+                // request's answer, damaged (no other will come for this
+                // seq). Upstream waits for another until its timeout, 5 s
+                // each time; it goes up as it is, and the message handler
+                // refuses it as it refuses a KCS one.
+                self.stats.damaged = self.stats.damaged.saturating_add(1);
+            }
             self.phase = Phase::Idle;
             self.stats.responses = self.stats.responses.saturating_add(1);
             self.then = Then::Report(Action::Response(self.attempts));

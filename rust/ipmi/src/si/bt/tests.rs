@@ -143,6 +143,28 @@ fn response_of_someone_else_is_skipped() {
 }
 
 #[test]
+fn damaged_response_is_handed_up_at_once() {
+    // The request's seq (0, the first) on another netfn, then on another
+    // cmd: each goes up as it came, with no timeout and no retry.
+    for body in [
+        vec![0x0c, 0x00, 0x01, 0x00, 5],
+        vec![0x1c, 0x00, 0x03, 0x00, 5],
+    ] {
+        let mut bt = Bt::default();
+        let mut bmc = BtBmc::new(Behaviour {
+            response: Some(body.clone()),
+            ..Behaviour::default()
+        });
+        let end = exchange(&mut bt, &mut bmc, &[0x18, 0x01, 5], Resend::Always);
+        assert_eq!(attempts(&end).retries, 0);
+        assert_eq!(bt.response(), &[body[0], body[2], 0x00, 5]);
+        assert_eq!(bt.stats().damaged, 1);
+        assert_eq!(bt.stats().timeouts, 0);
+        assert_eq!(bmc.executed, 1);
+    }
+}
+
+#[test]
 fn stale_response_is_drained() {
     // In the idle poll.
     let mut bt = Bt::default();
@@ -532,6 +554,8 @@ fn behaviour() -> impl Strategy<Value = Behaviour> {
         4 => Just((None, None)),
         1 => (proptest::collection::vec(any::<u8>(), 0..8), proptest::option::of(any::<u8>()))
             .prop_map(|(body, length)| (Some(body), length)),
+        // The first request's seq (0) on a netfn and cmd of its own.
+        1 => Just((Some(vec![0x0c, 0, 0x77, 0]), None)),
     ];
     let faults = (
         0..3u32,
@@ -634,6 +658,7 @@ fn add(total: &mut Stats, s: &Stats) {
     total.retries += s.retries;
     total.stale_drained += s.stale_drained;
     total.mismatched += s.mismatched;
+    total.damaged += s.damaged;
     total.short_responses += s.short_responses;
     total.long_busy += s.long_busy;
     total.resets += s.resets;
@@ -688,6 +713,7 @@ fn exercise(
             prop_assert_eq!(bt.stats().transactions, before);
             continue;
         }
+        let damaged_before = bt.stats().damaged;
         let end = transact(&mut bt, &mut bmc, pacing, limits.max_steps + 1);
         seen.ended += 1;
         prop_assert!(end.calls <= limits.max_steps);
@@ -710,9 +736,12 @@ fn exercise(
                 if *resend == Resend::BeforeDelivery {
                     prop_assert!(a.deliveries == 1);
                 }
-                // Matched on netfn and cmd (and seq).
-                prop_assert_eq!(response[0] & 0xf8, request[0] & 0xf8);
-                prop_assert_eq!(response[1], request[1]);
+                // Matched on seq; on netfn and cmd too unless counted
+                // as damaged.
+                if bt.stats().damaged == damaged_before {
+                    prop_assert_eq!(response[0] & 0xf8, request[0] & 0xf8);
+                    prop_assert_eq!(response[1], request[1]);
+                }
                 prop_assert!(bt.is_idle());
             }
             Action::Failed(f) => {
@@ -774,6 +803,7 @@ fn random_bmcs_always_end_within_bounds() {
         ("retries", s.retries),
         ("stale drained", s.stale_drained),
         ("mismatched", s.mismatched),
+        ("damaged", s.damaged),
         ("short", s.short_responses),
         ("long busy", s.long_busy),
         ("resets", s.resets),

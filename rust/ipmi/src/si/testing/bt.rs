@@ -146,8 +146,9 @@ impl BtBmc {
         let at = self.now + u64::from(self.behaviour.response_delay_us);
         self.responses += 1;
         if self.responses <= self.behaviour.wrong_seq {
-            // Someone else's response first (same netfn and cmd).
-            let out = vec![4, netfn | 4, seq.wrapping_add(1), cmd, 0];
+            // An earlier request's response first (its seq, the same
+            // netfn and cmd).
+            let out = vec![4, netfn | 4, seq.wrapping_sub(1), cmd, 0];
             self.outbox.push_back((at, out));
         }
         let body = match &self.behaviour.response {
