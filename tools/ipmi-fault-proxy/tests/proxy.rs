@@ -768,7 +768,10 @@ fn attn_storms_send_control_commands() {
 #[test]
 fn a_storm_leaves_the_bmc_s_own_attn_up() {
     let bmc = FakeBmc::start();
-    let p = Proxy::start(bmc.addr, "match netfn=0x06 cmd=0x01 action=attn-storm=3 gap=1\n");
+    let p = Proxy::start(
+        bmc.addr,
+        "match netfn=0x06 cmd=0x01 action=attn-storm=3 gap=1\n",
+    );
     let mut q = p.connect();
     // The BMC raises SMS_ATN itself (ATTN reaches QEMU through the proxy).
     let req = q.request(1, RAISE_ATTN_NETFN, RAISE_ATTN_CMD);
@@ -779,10 +782,7 @@ fn a_storm_leaves_the_bmc_s_own_attn_up() {
     assert_eq!(q.response(), good(&req));
     assert_eq!(q.wait_controls(ctl::ATTN, 4), 4);
     q.assert_quiet();
-    assert_eq!(
-        q.controls.iter().filter(|c| c.op == ctl::NOATTN).count(),
-        0
-    );
+    assert_eq!(q.controls.iter().filter(|c| c.op == ctl::NOATTN).count(), 0);
 }
 
 #[test]
