@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: GPL-2.0
+# Every fault kind of the proxy, one at a time (boot with --fault-plan
+# kinds: each rule of selftests/faults/kinds.plan spoils its own command):
+# 1000 requests of each kind (and a Get Device ID probe after every 10th),
+# for each stack in turn in the same boot: ours throughout (over SSIF: our
+# handler and devintf under upstream's ipmi_ssif); over KCS our ipmi_si
+# under upstream's handler and devintf; and the all-C one. Per kind and
+# stack: the client's outcome (answers, errors by completion code, lost,
+# wrong), the faults the proxy applied meanwhile (read from its log, which
+# the host writes into $OUT), the interface's counters that moved, and
+# how long Get Device ID takes right after. Every line goes to
+# $OUT/fault-kinds.txt. Upstream's outcomes are recorded, never judged; a
+# stack of ours fails a kind if a request was lost or answered wrong, if
+# the plan's fault did not happen, if a "busy" did not reach the client as
+# one completion code 0xc0, if the interface's events or incoming_messages
+# counter did not count every event or command the proxy handed out, or if
+# the interface does not answer after, or if its requests took more than
+# the budget (then upstream's are cut short too, and say so). A caller may
+# leave "requests=N", "budget=S", "stacks=..." and "only=..." (rule
+# numbers) in $OUT/fault-kinds.params.
+
+tools=$REPO/target/selftests
+plan=$REPO/selftests/faults/kinds.plan
+requests=1000
+# A kind gets this long (ours need under 20 s over KCS and SSIF; upstream's
+# BT driver spends 10 s on each damaged answer, 100 of them).
+budget=60
+only=""
+handler_ko=$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko
+work=$(mktemp -d)
+
+[ -r "$OUT/proxy.log" ] || { tap_fail "fault-kinds needs the fault proxy (--fault-plan kinds)"; return 0; }
+# Our ipmi_si under upstream's core only over KCS (make faults: BT too).
+# Ours first: upstream's BT driver was seen to take a late answer for a
+# newer request's, after which QEMU's external BMC had lost its 4 s
+# response timer, so that the next dropped answer left B_BUSY set for
+# good, whoever's turn it was.
+case "$INTF" in
+kcs*) stacks="rust rust-si c" ;;
+*) stacks="rust c" ;;
+esac
+. "$OUT/fault-kinds.params" 2>/dev/null || true
+
+# The plan's rules: "NUMBER NETFN CMD ACTION DATA...", one a line.
+rules() {
+	local line n=0 netfn cmd action
+	while read -r line; do
+		case "$line" in match*) ;; *) continue ;; esac
+		n=$((n + 1))
+		[ -z "$only" ] || [[ " $only " == *" $n "* ]] || continue
+		netfn=$(sed -n 's/.*netfn=\([^ ]*\).*/\1/p' <<<"$line")
+		cmd=$(sed -n 's/.*cmd=\([^ ]*\).*/\1/p' <<<"$line")
+		action=$(sed -n 's/.*action=\([^ ]*\).*/\1/p' <<<"$line")
+		echo "$n $netfn $cmd $action $(sed -n 's/.*# data=//p' <<<"$line")"
+	done <"$plan"
+}
+nrules=$(rules | wc -l)
+nstacks=$(wc -w <<<"$stacks")
+tap_expect $((nstacks * (nrules + 1)))
+
+# load STACK: that stack, from nothing loaded.
+load() {
+	unload_all || return 1
+	case "$1" in
+	c)
+		if [ "$INTF" = ssif ]; then
+			cmod ipmi_devintf && ssif_up
+		else
+			load_c_stack && ! si_is_ours
+		fi
+		;;
+	rust-si) load_stack_rust_si ;;
+	rust)
+		insmod "$handler_ko" && insmod "$(rust_devintf_ko)" || return 1
+		if [ "$INTF" = ssif ]; then
+			ssif_up
+		else
+			insmod "$(rust_si_ko)" && wait_for /dev/ipmi0 15 && si_is_ours
+		fi
+		;;
+	esac
+}
+
+# ssif_up: upstream's ipmi_ssif, three tries (after a reload it has been
+# seen to find ipmi_sim "Not present"; each try is logged).
+ssif_up() {
+	local try
+	for try in 1 2 3; do
+		cmod ipmi_ssif && wait_for /dev/ipmi0 20 && return 0
+		echo "ipmi_ssif did not register (try $try); loading it again"
+		grep -q '^ipmi_ssif ' /proc/modules && rmmod ipmi_ssif
+		sleep 2
+	done
+	return 1
+}
+
+# counters FILE: every numeric attribute of the interface's device.
+counters() {
+	local f v
+	for f in /sys/class/ipmi/ipmi0/device/*; do
+		[ -f "$f" ] && [ -r "$f" ] || continue
+		v=$(cat "$f" 2>/dev/null) || continue
+		[[ "$v" =~ ^[0-9]+$ ]] && echo "${f##*/} $v"
+	done | sort >"$1"
+}
+
+# moved BEFORE AFTER: "name+delta" for each counter that changed.
+moved() {
+	join "$1" "$2" | awk '$3 != $2 { printf "%s%s+%d", sep, $1, $3 - $2; sep = " " }'
+}
+
+# applied N [ACTION]: how many faults rule N has applied so far (its log
+# lines), or only those logged with ACTION (an events rule logs each event
+# it hands out as "event").
+applied() {
+	grep -c " ${2:+action=$2 }rule=$1\$" "$OUT/proxy.log" || true
+}
+
+# counted COUNTER ACTION N: the interface's COUNTER moved by as many as the
+# proxy handed out under rule N (ACTION lines), where it has that counter.
+# The driver may still be fetching the last ones: three looks, 1 s apart.
+counted() {
+	local name=$1 action=$2 n=$3 moved_by handed look
+	grep -q "^$name " "$work/before" || return 0
+	for look in 1 2 3; do
+		[ "$look" = 1 ] || { sleep 1; counters "$work/after"; }
+		moved_by=$(($(sed -n "s/^$name //p" "$work/after") - $(sed -n "s/^$name //p" "$work/before")))
+		handed=$(($(applied "$n" "$action") - $(sed -n "s/^$action //p" "$work/handed0")))
+		[ "$moved_by" != "$handed" ] || return 0
+	done
+	echo "$name+$moved_by, the proxy handed out $handed"
+}
+
+# answers_after: Get Device ID answers, three times, within 5 s each;
+# prints how long the three took.
+answers_after() {
+	local t0 out
+	t0=$(date +%s%N)
+	out=$(IPMI_FAULTS_LINGER_MS=0 "$tools/ipmi-faults" 0x06 0x01 3 5000 2>&1) || { echo "$out"; return 1; }
+	grep -q '^answered=3 ' <<<"$out" || { echo "$out"; return 1; }
+	echo "$((($(date +%s%N) - t0) / 1000000)) ms for 3"
+}
+
+# kind STACK N NETFN CMD ACTION DATA...: one kind's requests and verdict.
+kind() {
+	local stack=$1 n=$2 netfn=$3 cmd=$4 action=$5 f0 f1 out rc=0 after verdict=ok why="" c0
+	shift 5
+	f0=$(applied "$n")
+	printf 'event %s\ncommand %s\n' "$(applied "$n" event)" "$(applied "$n" command)" >"$work/handed0"
+	counters "$work/before"
+	out=$(IPMI_FAULTS_BUDGET_S=$budget "$tools/ipmi-faults" "$netfn" "$cmd" "$requests" 15000 "$@" 2>"$work/err") || rc=$?
+	counters "$work/after"
+	f1=$(applied "$n")
+	after=$(answers_after) || { verdict=fail why="no Get Device ID after: $after"; }
+	[ $rc = 0 ] || { verdict=fail why="$why lost or wrong: $(head -3 "$work/err" | tr '\n' ';')"; }
+	[ "$f1" -gt "$f0" ] || { verdict=fail why="$why the proxy applied no fault"; }
+	case "$out" in *stopped_after=*) verdict=fail why="$why not done in $budget s" ;; esac
+	local miscount=""
+	case "$action" in
+	events=*) miscount=$(counted events event "$n") ;;
+	commands=*) miscount=$(counted incoming_messages command "$n") ;;
+	esac
+	[ -z "$miscount" ] || { verdict=fail why="$why $miscount"; }
+	if [ "$action" = busy ]; then
+		c0=$(sed -n 's/.*codes=[^ ]*c0:\([0-9]*\).*/\1/p' <<<"$out")
+		[ "${c0:-0}" = $((f1 - f0)) ] || { verdict=fail why="$why $((f1 - f0)) busy, ${c0:-0} 0xc0"; }
+	fi
+	local line
+	line="$stack $action ($netfn/$cmd): faults=$((f1 - f0)) $out counters: $(moved "$work/before" "$work/after") after: $after"
+	echo "$BMC/$INTF $line" >>"$OUT/fault-kinds.txt"
+	if [ "$stack" = c ] || [ $verdict = ok ]; then
+		tap_ok "$line"
+	else
+		tap_fail "$line: $why"
+	fi
+}
+
+for stack in $stacks; do
+	tap_run "$stack stack loads over $INTF" load "$stack"
+	while read -r n netfn cmd action data; do
+		# shellcheck disable=SC2086 # $data is a list of bytes
+		kind "$stack" "$n" "$netfn" "$cmd" "$action" $data
+	done < <(rules)
+done
+unload_all
