@@ -13,7 +13,8 @@
 # stack of ours fails a kind if a request was lost or answered wrong, if
 # the plan's fault did not happen, if a "busy" did not reach the client as
 # one completion code 0xc0, if the interface's events or incoming_messages
-# counter did not count every event or command the proxy handed out, or if
+# counter did not count every event or command the proxy handed out, if it
+# looked at a stuck SMS_ATN more than 50 times per 2 s episode, or if
 # the interface does not answer after, or if its requests took more than
 # the budget (then upstream's are cut short too, and say so). A caller may
 # leave "requests=N", "budget=S", "stacks=..." and "only=..." (rule
@@ -41,17 +42,18 @@ kcs*) stacks="rust rust-si c" ;;
 esac
 . "$OUT/fault-kinds.params" 2>/dev/null || true
 
-# The plan's rules: "NUMBER NETFN CMD ACTION DATA...", one a line.
+# The plan's rules: "NUMBER NETFN CMD EVERY ACTION DATA...", one a line.
 rules() {
-	local line n=0 netfn cmd action
+	local line n=0 netfn cmd every action
 	while read -r line; do
 		case "$line" in match*) ;; *) continue ;; esac
 		n=$((n + 1))
 		[ -z "$only" ] || [[ " $only " == *" $n "* ]] || continue
 		netfn=$(sed -n 's/.*netfn=\([^ ]*\).*/\1/p' <<<"$line")
 		cmd=$(sed -n 's/.*cmd=\([^ ]*\).*/\1/p' <<<"$line")
+		every=$(sed -n 's/.*every=\([^ ]*\).*/\1/p' <<<"$line")
 		action=$(sed -n 's/.*action=\([^ ]*\).*/\1/p' <<<"$line")
-		echo "$n $netfn $cmd $action $(sed -n 's/.*# data=//p' <<<"$line")"
+		echo "$n $netfn $cmd ${every:-1} $action $(sed -n 's/.*# data=//p' <<<"$line")"
 	done <"$plan"
 }
 nrules=$(rules | wc -l)
@@ -141,10 +143,11 @@ answers_after() {
 	echo "$((($(date +%s%N) - t0) / 1000000)) ms for 3"
 }
 
-# kind STACK N NETFN CMD ACTION DATA...: one kind's requests and verdict.
+# kind STACK N NETFN CMD EVERY ACTION DATA...: one kind's requests and
+# verdict.
 kind() {
-	local stack=$1 n=$2 netfn=$3 cmd=$4 action=$5 f0 f1 out rc=0 after verdict=ok why="" c0
-	shift 5
+	local stack=$1 n=$2 netfn=$3 cmd=$4 every=$5 action=$6 f0 f1 out rc=0 after verdict=ok why="" c0
+	shift 6
 	f0=$(applied "$n")
 	printf 'event %s\ncommand %s\n' "$(applied "$n" event)" "$(applied "$n" command)" >"$work/handed0"
 	counters "$work/before"
@@ -153,7 +156,9 @@ kind() {
 	f1=$(applied "$n")
 	after=$(answers_after) || { verdict=fail why="no Get Device ID after: $after"; }
 	[ $rc = 0 ] || { verdict=fail why="$why lost or wrong: $(head -3 "$work/err" | tr '\n' ';')"; }
-	[ "$f1" -gt "$f0" ] || { verdict=fail why="$why the proxy applied no fault"; }
+	# (Fewer requests than the rule's "every" meet no fault: then none is
+	# asked for.)
+	[ "$f1" -gt "$f0" ] || [ "$requests" -lt "$every" ] || { verdict=fail why="$why the proxy applied no fault"; }
 	case "$out" in *stopped_after=*) verdict=fail why="$why not done in $budget s" ;; esac
 	local miscount=""
 	case "$action" in
@@ -161,6 +166,13 @@ kind() {
 	commands=*) miscount=$(counted incoming_messages command "$n") ;;
 	esac
 	[ -z "$miscount" ] || { verdict=fail why="$why $miscount"; }
+	# A stuck SMS_ATN (2 s each time): ours back off after 8 empty looks,
+	# about 15 looks per episode; upstream looks again at once.
+	local looks
+	if [ "$action" = attn-irq-storm=1 ] && grep -q '^attentions ' "$work/before"; then
+		looks=$(($(sed -n 's/^attentions //p' "$work/after") - $(sed -n 's/^attentions //p' "$work/before")))
+		[ "$looks" -le $((50 * (f1 - f0))) ] || { verdict=fail why="$why $looks looks at $((f1 - f0)) stuck SMS_ATN"; }
+	fi
 	if [ "$action" = busy ]; then
 		c0=$(sed -n 's/.*codes=[^ ]*c0:\([0-9]*\).*/\1/p' <<<"$out")
 		[ "${c0:-0}" = $((f1 - f0)) ] || { verdict=fail why="$why $((f1 - f0)) busy, ${c0:-0} 0xc0"; }
@@ -177,9 +189,9 @@ kind() {
 
 for stack in $stacks; do
 	tap_run "$stack stack loads over $INTF" load "$stack"
-	while read -r n netfn cmd action data; do
+	while read -r n netfn cmd every action data; do
 		# shellcheck disable=SC2086 # $data is a list of bytes
-		kind "$stack" "$n" "$netfn" "$cmd" "$action" $data
+		kind "$stack" "$n" "$netfn" "$cmd" "$every" "$action" $data
 	done < <(rules)
 done
 unload_all

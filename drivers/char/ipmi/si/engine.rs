@@ -194,6 +194,9 @@ pub(crate) struct State {
     last_warning: Option<Instant<Monotonic>>,
     /// The timer was started and not cancelled or run since.
     timer_armed: bool,
+    /// A suspect `SMS_ATN` (policy: too many empty looks) is held until
+    /// this many milliseconds after this time.
+    attention_hold: Option<(Instant<Monotonic>, u32)>,
     pub(crate) counters: Counters,
 }
 
@@ -210,7 +213,32 @@ impl State {
             stopped: true,
             last_warning: None,
             timer_armed: false,
+            attention_hold: None,
             counters: Counters::default(),
+        }
+    }
+
+    /// Whether an `SMS_ATN` seen now is looked at now: at once, unless
+    /// the BMC kept raising it with nothing to fetch (the policy's
+    /// back-off); then once the back-off since the first sight is over.
+    fn take_attention(&mut self) -> bool {
+        let Some(ms) = self.policy.attention_backoff_ms() else {
+            self.attention_hold = None;
+            return true;
+        };
+        match self.attention_hold {
+            Some((since, hold)) => {
+                if (Instant::<Monotonic>::now() - since).as_millis() >= i64::from(hold) {
+                    self.attention_hold = None;
+                    true
+                } else {
+                    false
+                }
+            }
+            None => {
+                self.attention_hold = Some((Instant::now(), ms));
+                false
+            }
         }
     }
 
@@ -359,13 +387,17 @@ impl State {
                 }
                 Action::Response(_) | Action::Failed(_) => self.complete(out),
                 Action::Attention => {
-                    self.policy.attention();
+                    if self.take_attention() {
+                        self.policy.attention();
+                    }
                     if !self.start_next(out) {
                         break self.idle_wake();
                     }
                 }
                 Action::Idle => {
                     self.counters.idles = self.counters.idles.wrapping_add(1);
+                    self.policy.no_attention();
+                    self.attention_hold = None;
                     if !self.start_next(out) {
                         break self.idle_wake();
                     }
@@ -392,10 +424,21 @@ impl State {
     }
 
     fn idle_wake(&self) -> Wake {
-        if !self.policy.irq() && self.watch_mask != 0 {
-            Wake::After(IDLE_TICK_US)
+        let tick = if !self.policy.irq() && self.watch_mask != 0 {
+            Some(IDLE_TICK_US)
         } else {
-            Wake::Never
+            None
+        };
+        // A held SMS_ATN is looked at when its back-off is over.
+        let held = self.attention_hold.map(|(since, hold)| {
+            let passed = (Instant::<Monotonic>::now() - since).as_millis();
+            let left_ms = i64::from(hold).saturating_sub(passed).max(1);
+            u32::try_from(left_ms.saturating_mul(1000)).unwrap_or(u32::MAX)
+        });
+        match (tick, held) {
+            (Some(a), Some(b)) => Wake::After(a.min(b)),
+            (Some(us), None) | (None, Some(us)) => Wake::After(us),
+            (None, None) => Wake::Never,
         }
     }
 
@@ -732,16 +775,19 @@ impl Engine {
     fn warn(&self, warning: Warning) {
         match warning {
             Warning::GetEnables(cc) => {
-                pr_warn!(
-                    "ipmi_si: could not read the BMC global enables: {:#x}\n",
-                    cc
-                )
+                pr_warn!("could not read the BMC global enables: {:#x}\n", cc)
             }
             Warning::SetEnables(cc) => {
-                pr_warn!("ipmi_si: could not set the BMC global enables: {:#x}\n", cc)
+                pr_warn!("could not set the BMC global enables: {:#x}\n", cc)
             }
             Warning::ClearFlags(cc) => {
-                pr_warn!("ipmi_si: could not clear the message flags: {:#x}\n", cc)
+                pr_warn!("could not clear the message flags: {:#x}\n", cc)
+            }
+            Warning::StuckAttention => {
+                pr_warn!(
+                    "the BMC keeps SMS_ATN up with no message flag set; looking at it less often, down to every {} ms\n",
+                    sm::policy::ATTENTION_BACKOFF_MAX_MS
+                )
             }
         }
     }
@@ -889,7 +935,7 @@ impl Smi for Engine {
                     *slot = Some(r);
                 }
                 Err(e) => {
-                    pr_warn!("ipmi_si: could not claim IRQ {}: {:?}; polling\n", irq, e);
+                    pr_warn!("could not claim IRQ {}: {:?}; polling\n", irq, e);
                     self.state.lock().policy.set_irq(false);
                 }
             }

@@ -92,7 +92,7 @@ fn add_device(d: &Description) -> Result {
         .find(|slot| slot.load(Ordering::Acquire).is_null())
     else {
         pr_warn!(
-            "ipmi_si: too many interfaces given by hand (at most {})\n",
+            "too many interfaces given by hand (at most {})\n",
             MAX_DEVICES
         );
         return Err(ENOSPC);
@@ -159,7 +159,7 @@ pub(crate) fn add_hardcoded() {
             let kind = match text::type_of(types, i) {
                 Ok(kind) => kind,
                 Err(name) => {
-                    pr_warn!("ipmi_si: interface {}: invalid type '{}'\n", i, name);
+                    pr_warn!("interface {}: invalid type '{}'\n", i, name);
                     continue;
                 }
             };
@@ -217,10 +217,7 @@ fn hotmod_one(op: &Hotmod) -> Result {
                     Ok(())
                 }
                 None => {
-                    pr_warn!(
-                        "ipmi_si: hotmod: no interface made by hand at {:#x}\n",
-                        op.addr
-                    );
+                    pr_warn!("hotmod: no interface made by hand at {:#x}\n", op.addr);
                     Ok(())
                 }
             }
@@ -234,12 +231,12 @@ fn hotmod_write(value: &str) -> Result {
     for op in text::parse_hotmod(value) {
         let op = op.map_err(|e| {
             match e {
-                HotmodError::Missing(what) => pr_warn!("ipmi_si: hotmod: no {} given\n", what),
+                HotmodError::Missing(what) => pr_warn!("hotmod: no {} given\n", what),
                 HotmodError::Invalid(what, word) => {
-                    pr_warn!("ipmi_si: hotmod: invalid {} '{}'\n", what, word)
+                    pr_warn!("hotmod: invalid {} '{}'\n", what, word)
                 }
-                HotmodError::BadNumber(n) => pr_warn!("ipmi_si: hotmod: bad number '{}'\n", n),
-                HotmodError::BadOption(o) => pr_warn!("ipmi_si: hotmod: invalid option '{}'\n", o),
+                HotmodError::BadNumber(n) => pr_warn!("hotmod: bad number '{}'\n", n),
+                HotmodError::BadOption(o) => pr_warn!("hotmod: invalid option '{}'\n", o),
             }
             EINVAL
         })?;

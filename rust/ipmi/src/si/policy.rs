@@ -34,7 +34,10 @@
 //! it); Clear Message Flags is followed by the other flags the BMC
 //! reported rather than left for the next `SMS_ATN`; support for the
 //! event message buffer is learnt from the first Set Global Enables
-//! rather than a separate probe.
+//! rather than a separate probe; an `SMS_ATN` that [`EMPTY_ATTENTIONS`]
+//! flag fetches in a row found nothing behind is looked at after a
+//! back-off growing to a second (upstream fetches the flags back to back
+//! for as long as a BMC keeps the flag up).
 
 /// NetFn App, request, LUN 0, as the first byte of a request.
 const APP_REQUEST: u8 = 0x06 << 2;
@@ -71,6 +74,21 @@ pub const ENABLES_MASK: u8 = ENABLE_RCV_MSG_INTR | ENABLE_EVT_MSG_INTR | ENABLE_
 /// Messages or events fetched in a row before the driver stops to let
 /// other work through (upstream: 10); the BMC's `SMS_ATN` brings it back.
 pub const MAX_FETCHES_IN_A_ROW: u8 = 10;
+
+/// Get Message Flags in a row that found nothing this driver fetches,
+/// after which an `SMS_ATN` is taken for a stuck one: looked at only after
+/// a back-off (upstream fetches the flags again at once, for as long as
+/// the BMC keeps the flag up).
+pub const EMPTY_ATTENTIONS: u8 = 8;
+/// The first back-off before a suspect `SMS_ATN` is looked at; it doubles
+/// with each further empty look, up to [`ATTENTION_BACKOFF_MAX_MS`].
+pub const ATTENTION_BACKOFF_MIN_MS: u32 = 10;
+/// The longest back-off.
+pub const ATTENTION_BACKOFF_MAX_MS: u32 = 1_000;
+
+/// The message flags this driver fetches for.
+const FETCHED_FLAGS: u8 =
+    FLAG_RECEIVE_MSG_AVAIL | FLAG_EVENT_MSG_BUFFER_FULL | FLAG_WDT_PRE_TIMEOUT;
 
 /// A Read Event Message Buffer response that carries an event: netfn,
 /// cmd, completion code and the 16-byte event.
@@ -159,6 +177,9 @@ pub enum Warning {
     SetEnables(u8),
     /// Clear Message Flags failed with this completion code.
     ClearFlags(u8),
+    /// The BMC kept `SMS_ATN` up through [`EMPTY_ATTENTIONS`] flag fetches
+    /// that found nothing: from now on it is looked at after a back-off.
+    StuckAttention,
 }
 
 /// The end of an internal transaction, as the driver acts on it.
@@ -212,6 +233,8 @@ pub struct Policy {
     attention: bool,
     events_requested: bool,
     fetches_in_a_row: u8,
+    /// Flag fetches in a row that found nothing to fetch.
+    empty_attentions: u8,
     last_was_user: bool,
     stats: Stats,
 }
@@ -229,6 +252,7 @@ impl Policy {
             attention: false,
             events_requested: true,
             fetches_in_a_row: 0,
+            empty_attentions: 0,
             last_was_user: false,
             stats: Stats {
                 attentions: 0,
@@ -273,6 +297,26 @@ impl Policy {
     /// interrupt came).
     pub fn attention(&mut self) {
         self.attention = true;
+    }
+
+    /// The machine is idle with `SMS_ATN` down: the BMC lowers the flag,
+    /// so an earlier run of empty fetches says nothing about the next one.
+    pub fn no_attention(&mut self) {
+        self.empty_attentions = 0;
+    }
+
+    /// How long to wait before looking at an `SMS_ATN` seen now: `None`
+    /// (at once) unless the last [`EMPTY_ATTENTIONS`] or more flag fetches
+    /// found nothing; then 10 ms, doubling with each further empty one, up
+    /// to a second. The driver keeps the time and calls
+    /// [`Policy::attention`] when it is up.
+    pub fn attention_backoff_ms(&self) -> Option<u32> {
+        let over = self.empty_attentions.checked_sub(EMPTY_ATTENTIONS)?;
+        Some(
+            ATTENTION_BACKOFF_MIN_MS
+                .saturating_mul(1 << over.min(7))
+                .min(ATTENTION_BACKOFF_MAX_MS),
+        )
     }
 
     /// The message handler asked for events.
@@ -391,6 +435,14 @@ impl Policy {
                 if let (0, Some(flags)) = (cc, data) {
                     self.msg_flags = flags;
                     self.fetches_in_a_row = 0;
+                    if flags & FETCHED_FLAGS == 0 {
+                        self.empty_attentions = self.empty_attentions.saturating_add(1);
+                        if self.empty_attentions == EMPTY_ATTENTIONS {
+                            done.warning = Some(Warning::StuckAttention);
+                        }
+                    } else {
+                        self.empty_attentions = 0;
+                    }
                     self.handle_flags(&mut done);
                 }
             }

@@ -244,3 +244,54 @@ proptest::proptest! {
         }
     }
 }
+
+/// One `SMS_ATN` looked at: Get Message Flags answered with `flags`.
+fn look(p: &mut Policy, flags: u8) -> Done {
+    p.attention();
+    assert_eq!(p.next(false), Next::Internal(Internal::GetFlags));
+    p.finished(&response(Internal::GetFlags, 0, &[flags]))
+}
+
+#[test]
+fn a_stuck_attention_is_looked_at_after_a_growing_back_off() {
+    let mut p = settled(true);
+    for n in 1..EMPTY_ATTENTIONS {
+        assert_eq!(look(&mut p, 0).warning, None, "{n}");
+        assert_eq!(p.attention_backoff_ms(), None, "{n}");
+    }
+    // The eighth empty look: warned once, and from then on a back-off.
+    assert_eq!(look(&mut p, 0).warning, Some(Warning::StuckAttention));
+    let mut waits = std::vec::Vec::new();
+    for _ in 0..10 {
+        waits.push(p.attention_backoff_ms().unwrap());
+        assert_eq!(look(&mut p, 0).warning, None);
+    }
+    assert_eq!(waits, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+    // OEM flags alone are nothing this driver fetches.
+    look(&mut p, 0x20);
+    assert_eq!(p.attention_backoff_ms(), Some(1000));
+    // Something to fetch: at once again.
+    look(&mut p, FLAG_EVENT_MSG_BUFFER_FULL);
+    assert_eq!(p.attention_backoff_ms(), None);
+}
+
+#[test]
+fn the_flag_going_down_forgets_empty_looks() {
+    let mut p = settled(false);
+    for _ in 0..EMPTY_ATTENTIONS {
+        look(&mut p, 0);
+    }
+    assert!(p.attention_backoff_ms().is_some());
+    p.no_attention();
+    assert_eq!(p.attention_backoff_ms(), None);
+    // A failed fetch neither counts nor clears.
+    for _ in 0..EMPTY_ATTENTIONS - 1 {
+        look(&mut p, 0);
+    }
+    p.attention();
+    assert_eq!(p.next(false), Next::Internal(Internal::GetFlags));
+    p.finished(&response(Internal::GetFlags, 0xc0, &[]));
+    assert_eq!(p.attention_backoff_ms(), None);
+    look(&mut p, 0);
+    assert_eq!(p.attention_backoff_ms(), Some(10));
+}
