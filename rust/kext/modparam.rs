@@ -73,6 +73,32 @@ impl<T: Copy, const N: usize> ArrayParam<T, N> {
     }
 }
 
+/// The storage of an array parameter that is accepted and never read
+/// (see `module_param_array!`'s `accepted` form): only the kernel's
+/// parameter code touches it, under its own lock.
+pub struct AcceptedArray<T: Copy, const N: usize>(ArrayParam<T, N>);
+
+// SAFETY: nothing of the module reads or writes the storage; the kernel
+// writes it at load and through sysfs, under its parameter lock.
+unsafe impl<T: Copy, const N: usize> Sync for AcceptedArray<T, N> {}
+
+impl<T: Copy, const N: usize> AcceptedArray<T, N> {
+    /// `N` copies of `zero`, none given.
+    pub const fn new(zero: T) -> Self {
+        AcceptedArray(ArrayParam::new(zero))
+    }
+
+    /// Where the kernel writes the values.
+    pub const fn elem_ptr(&self) -> *mut core::ffi::c_void {
+        self.0.elem_ptr()
+    }
+
+    /// Where the kernel writes the count.
+    pub const fn count_ptr(&self) -> *mut u32 {
+        self.0.count_ptr()
+    }
+}
+
 /// The storage of a scalar parameter parsed by one of C's
 /// `param_ops_*` (`bool`, `int`, ...), for types the kernel crate has no
 /// operations for.
@@ -80,7 +106,13 @@ pub struct CParam<T: Copy> {
     value: Opaque<T>,
 }
 
-// SAFETY: as for `ArrayParam`.
+// SAFETY: a load-time parameter is written only while the module loads,
+// before any code of the module reads it. One with a sysfs file (a
+// non-zero permission) is also written later, by the kernel's parameter
+// code under its own lock, one word or less in one store (the `T`s used
+// are integers and bools); `value` reads it once, volatile, as C reads
+// such a parameter with READ_ONCE, so a reader sees the old or the new
+// value.
 unsafe impl<T: Copy> Sync for CParam<T> {}
 
 impl<T: Copy> CParam<T> {
@@ -91,10 +123,12 @@ impl<T: Copy> CParam<T> {
         }
     }
 
-    /// The value.
+    /// The value (the newest one written through sysfs, for a
+    /// parameter that has a file there).
     pub fn value(&self) -> T {
-        // SAFETY: written only at load time (see `Sync`), read afterwards.
-        unsafe { *self.value.get() }
+        // SAFETY: the storage is valid and aligned for `T` for the life of
+        // the module; a concurrent write is one store (see `Sync`).
+        unsafe { core::ptr::read_volatile(self.value.get()) }
     }
 
     /// Where the kernel writes the value.
@@ -228,14 +262,19 @@ macro_rules! module_param {
 #[allow(unused_imports)]
 pub(crate) use module_param;
 
-/// Declares a load-time parameter `$name` of Rust type `$rty` parsed by
-/// C's `$ops` (`param_ops_bool`, ...), shown as `$ctype`: C's
-/// `module_param(..., 0)` for types the kernel crate lacks. Read with
-/// `$name.value()`.
+/// Declares a parameter `$name` of Rust type `$rty` parsed by C's `$ops`
+/// (`param_ops_bool`, ...), shown as `$ctype`: C's `module_param(...,
+/// perm)` for types the kernel crate lacks. Without `$perm` (0) it is
+/// read at load time only; with one (`0o644`) it also has its file under
+/// /sys/module/*/parameters/ and root may change it at run time. Read
+/// with `$name.value()`, at each use.
 // Each module compiles this file and uses only some of the macros.
 #[allow(unused_macros)]
 macro_rules! module_param_c {
     ($name:ident: $rty:ty = $default:expr, $ctype:literal, $ops:ident, $desc:literal) => {
+        $crate::kext::modparam::module_param_c!($name: $rty = $default, $ctype, $ops, 0, $desc);
+    };
+    ($name:ident: $rty:ty = $default:expr, $ctype:literal, $ops:ident, $perm:literal, $desc:literal) => {
         #[allow(non_upper_case_globals)]
         pub(crate) static $name: $crate::kext::modparam::CParam<$rty> =
             $crate::kext::modparam::CParam::new($default);
@@ -245,7 +284,7 @@ macro_rules! module_param_c {
             $crate::__ipmi_rs_kernel_param!(
                 [stringify!($name)],
                 &raw const ::kernel::bindings::$ops,
-                0,
+                $perm,
                 arg: $name.as_void_ptr()
             );
         };
@@ -265,6 +304,18 @@ macro_rules! module_param_array {
         #[allow(non_upper_case_globals)]
         pub(crate) static $name: $crate::kext::modparam::ArrayParam<$rty, $n> =
             $crate::kext::modparam::ArrayParam::new(0);
+        $crate::kext::modparam::module_param_array!(@entry $name: [$rty; $n], $ctype, $ops, 0, $desc);
+    };
+    // A parameter taken for compatibility and never read: it keeps its
+    // sysfs file with mode `$perm` (root's tuning scripts write it), and
+    // its storage offers no way to read it, so no read can race a write.
+    ($name:ident: [$rty:ty; $n:literal], $ctype:literal, $ops:ident, accepted $perm:literal, $desc:literal) => {
+        #[allow(non_upper_case_globals)]
+        pub(crate) static $name: $crate::kext::modparam::AcceptedArray<$rty, $n> =
+            $crate::kext::modparam::AcceptedArray::new(0);
+        $crate::kext::modparam::module_param_array!(@entry $name: [$rty; $n], $ctype, $ops, $perm, $desc);
+    };
+    (@entry $name:ident: [$rty:ty; $n:literal], $ctype:literal, $ops:ident, $perm:literal, $desc:literal) => {
 
         const _: () = {
             $crate::__ipmi_rs_param_modinfo!(
@@ -283,7 +334,7 @@ macro_rules! module_param_array {
             $crate::__ipmi_rs_kernel_param!(
                 [stringify!($name)],
                 &raw const ::kernel::bindings::param_array_ops,
-                0,
+                $perm,
                 arr: &raw const ARRAY.0
             );
         };

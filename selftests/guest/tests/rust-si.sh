@@ -12,7 +12,7 @@ work=$(mktemp -d)
 ensure_c_stack || return 0
 cycles=20
 [ -e /proc/lockdep ] && cycles=4
-n=$((12 + 9))
+n=$((12 + 10))
 [ "$BMC" = ipmi_sim ] && n=$((n + 1))
 tap_expect $n
 
@@ -175,7 +175,23 @@ modinfo_same() {
 }
 tap_run "our ipmi_si: modinfo shows upstream's aliases and parameters (names, types)" modinfo_same
 
+# param_files: the loaded ipmi_si's files under /sys/module/ipmi_si/parameters
+# and their modes (what root's tuning scripts write to).
+param_files() {
+	local f
+	for f in /sys/module/ipmi_si/parameters/*; do
+		echo "${f##*/} $(stat -c %a "$f")"
+	done | sort
+}
+param_files >"$work/rust-files"
+
 back_to_c() {
 	unload_si && [ ! -e /dev/ipmi0 ] && cmod ipmi_si && wait_for /dev/ipmi0 15
 }
 tap_run "upstream's ipmi_si takes the interface back" back_to_c
+same_files() {
+	param_files >"$work/c-files"
+	cat "$work/rust-files"
+	[ -s "$work/c-files" ] && diff -u "$work/c-files" "$work/rust-files"
+}
+tap_run "our ipmi_si had upstream's files under /sys/module/ipmi_si/parameters, with their modes" same_files

@@ -33,10 +33,10 @@ module_param_c!(trypci: bool = true, "bool", param_ops_bool, "Bind PCI devices o
 module_param_c!(tryplatform: bool = true, "bool", param_ops_bool, "Bind other platform descriptions (none on x86; accepted)");
 module_param_c!(unload_when_empty: bool = true, "bool", param_ops_bool, "Accepted for compatibility: the module stays loaded with no interface");
 module_param_array!(force_kipmid: [i32; 4], "int", param_ops_int, "Accepted for compatibility: there is no polling thread");
-module_param_array!(kipmid_max_busy_us: [u32; 4], "uint", param_ops_uint, "Accepted for compatibility: there is no polling thread");
-module_param_c!(kcs_debug: i32 = 0, "int", param_ops_int, "Accepted for compatibility: no debug output");
-module_param_c!(smic_debug: i32 = 0, "int", param_ops_int, "Accepted for compatibility: SMIC is not supported");
-module_param_c!(bt_debug: i32 = 0, "int", param_ops_int, "Accepted for compatibility: no debug output");
+module_param_array!(kipmid_max_busy_us: [u32; 4], "uint", param_ops_uint, accepted 0o644, "Accepted for compatibility: there is no polling thread");
+module_param_c!(kcs_debug: i32 = 0, "int", param_ops_int, 0o644, "Accepted for compatibility: no debug output");
+module_param_c!(smic_debug: i32 = 0, "int", param_ops_int, 0o644, "Accepted for compatibility: SMIC is not supported");
+module_param_c!(bt_debug: i32 = 0, "int", param_ops_int, 0o644, "Accepted for compatibility: no debug output");
 
 /// `enum ipmi_addr_src` for each way an interface was given.
 const SI_HOTMOD: u32 = crate::glue::bindings::ipmi_addr_src_SI_HOTMOD;
