@@ -717,6 +717,15 @@ impl Intf {
 
     // ---- panic and polling ---------------------------------------------
 
+    /// Whether the locks the panic path takes are free. The panic notifier
+    /// runs after the other CPUs were stopped: a lock held now (by one of
+    /// them, or by this CPU where the panic interrupted it) stays held for
+    /// ever, and taking it would hang the panic instead of reporting it.
+    /// Free now stays free, since nothing else runs.
+    pub(crate) fn free_at_panic(&self) -> bool {
+        self.inner.try_lock().is_some() && self.watch.try_lock().is_some()
+    }
+
     /// The kernel panics: run to completion from now on, and tell the
     /// users (without waiting for their lock, which a stopped CPU may hold).
     pub(crate) fn enter_panic(&self) {

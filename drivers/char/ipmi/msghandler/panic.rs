@@ -160,6 +160,13 @@ impl PanicFn for OnPanic {
             if intf.handlers().poll.is_none() {
                 return;
             }
+            if !intf.free_at_panic() {
+                pr_emerg!(
+                    "ipmi{}: busy at panic time, no panic event sent\n",
+                    intf.num.load(Ordering::Relaxed)
+                );
+                return;
+            }
             intf.enter_panic();
             send_events(intf, message);
         });
