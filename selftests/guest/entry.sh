@@ -7,7 +7,7 @@
 # host shares read-write and judges after the VM is gone.
 
 set -u
-out="" repo="" mods="" modroot="" bmc="" intf="" record=0
+out="" repo="" mods="" modroot="" bmc="" intf="" plan="" record=0
 tests=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -17,13 +17,15 @@ while [ $# -gt 0 ]; do
 	--modroot) modroot=$2; shift 2 ;;
 	--bmc) bmc=$2; shift 2 ;;
 	--intf) intf=$2; shift 2 ;;
+	--plan) plan=$2; shift 2 ;;
 	--record) record=1; shift ;;
 	*) tests+=("$1"); shift ;;
 	esac
 done
 # REPO: the checkout; MODS: where our modules were built (the checkout, or
-# an MO= directory for another kernel); MODROOT: the C modules' install root.
-export OUT=$out REPO=$repo MODS=${mods:-$repo} MODROOT=$modroot BMC=$bmc INTF=$intf RECORD=$record
+# an MO= directory for another kernel); MODROOT: the C modules' install root;
+# PLAN: the fault proxy's plan (selftests/faults/PLAN.plan), if any.
+export OUT=$out REPO=$repo MODS=${mods:-$repo} MODROOT=$modroot BMC=$bmc INTF=$intf PLAN=$plan RECORD=$record
 
 # shellcheck source=selftests/guest/lib.sh
 . "$REPO/selftests/guest/lib.sh"

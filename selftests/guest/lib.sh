@@ -54,6 +54,22 @@ tap_run() {
 	return $rc
 }
 
+# outcome SCENARIO STACK RESULT [DETAIL...]: one cell of the suite's
+# scenario x stack table, which selftests/run prints after the boots
+# (selftests/lib/outcomes.py). STACK names what carried the requests:
+# c (upstream's modules only), si, devintf or msghandler (that module of
+# ours among upstream's others), rust (ours throughout; over SSIF with
+# upstream's ipmi_ssif). RESULT is one word: pass (everything answered),
+# errors (some requests ended in an error the client saw, none lost),
+# refused (the stack turned requests away), lost, wrong, late (answered,
+# past the scenario's bound) or fail. Recording is not judging: the test
+# still passes or fails on its own assertions.
+outcome() {
+	local scenario=$1 stack=$2 result=$3
+	shift 3
+	printf '%s\t%s\t%s\t%s\t%s\n' "$BMC/$INTF" "$scenario" "$stack" "$result" "$*" >>"$OUT/outcomes.txt"
+}
+
 # The C IPMI modules the kernel build installed under $MODROOT.
 cmod() {
 	modprobe -d "$MODROOT" "$@"

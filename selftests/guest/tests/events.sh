@@ -29,10 +29,20 @@ events_reach() {
 # when all 150 reach the user, in order, and the other user gets nothing;
 # whether the user's request went meanwhile is the outcome recorded.
 flood() {
-	local out
+	local out stack result=pass
 	out=$("$tools/ipmi-stress" events 150 hold 2>&1)
 	echo "$out"
 	sed "s/^events:/$1:/" <<<"$out" >>"$OUT/events.txt"
+	case "$1" in
+	upstream) stack=c ;;
+	"our ipmi_si") stack=si ;;
+	"our ipmi_devintf") stack=devintf ;;
+	*) stack=msghandler ;;
+	esac
+	grep -qx 'events: a request from the user with the events queued: sent' <<<"$out" || result=refused
+	grep -qx 'events: 150 of 150 events reached the user that asked, in order' <<<"$out" || result=lost
+	outcome "150 events queued, then a request" "$stack" "$result" \
+		"$(sed -n 's/^events: a request from the user with the events queued: /request: /p' <<<"$out")"
 	grep -qx 'events: the trigger was answered' <<<"$out" &&
 		grep -qx 'events: 150 of 150 events reached the user that asked, in order' <<<"$out" &&
 		grep -qx 'events: the other user got 0 message(s) besides its answer' <<<"$out"

@@ -143,6 +143,29 @@ answers_after() {
 	echo "$((($(date +%s%N) - t0) / 1000000)) ms for 3"
 }
 
+# stack_column STACK: the column of the outcome table a stack's results
+# go to.
+stack_column() {
+	case "$1" in
+	rust-si) echo si ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# kind_result VERDICT OUT: the table's word for a kind's outcome, from
+# ipmi-faults' counts (lost and wrong first: those are what must never
+# happen).
+kind_result() {
+	local n
+	for n in lost wrong; do
+		[[ "$2" =~ (^| )$n=([0-9]+) ]] && [ "${BASH_REMATCH[2]}" != 0 ] && { echo $n; return; }
+	done
+	case "$2" in *stopped_after=*) echo late; return ;; esac
+	[ "$1" = ok ] || { echo fail; return; }
+	[[ "$2" =~ (^| )errors=([0-9]+) ]] && [ "${BASH_REMATCH[2]}" != 0 ] && { echo errors; return; }
+	echo pass
+}
+
 # kind STACK N NETFN CMD EVERY ACTION DATA...: one kind's requests and
 # verdict.
 kind() {
@@ -175,11 +198,21 @@ kind() {
 	fi
 	if [ "$action" = busy ]; then
 		c0=$(sed -n 's/.*codes=[^ ]*c0:\([0-9]*\).*/\1/p' <<<"$out")
-		[ "${c0:-0}" = $((f1 - f0)) ] || { verdict=fail why="$why $((f1 - f0)) busy, ${c0:-0} 0xc0"; }
+		# Over SSIF, QEMU's smbus-ipmi under upstream's ipmi_ssif hands
+		# a late answer's predecessor out again (Documentation/design.md):
+		# a busy answer can reach the next request of the same command
+		# too (every stack, 3-10 in 1000 under load). There the busy
+		# answers must all arrive, and may arrive more than once.
+		if [ "$INTF" = ssif ]; then
+			[ "${c0:-0}" -ge $((f1 - f0)) ] || { verdict=fail why="$why $((f1 - f0)) busy, ${c0:-0} 0xc0"; }
+		else
+			[ "${c0:-0}" = $((f1 - f0)) ] || { verdict=fail why="$why $((f1 - f0)) busy, ${c0:-0} 0xc0"; }
+		fi
 	fi
 	local line
 	line="$stack $action ($netfn/$cmd): faults=$((f1 - f0)) $out counters: $(moved "$work/before" "$work/after") after: $after"
 	echo "$BMC/$INTF $line" >>"$OUT/fault-kinds.txt"
+	outcome "kind $action" "$(stack_column "$stack")" "$(kind_result "$verdict" "$out")" "$out${why:+ ($why)}"
 	if [ "$stack" = c ] || [ $verdict = ok ]; then
 		tap_ok "$line"
 	else

@@ -24,6 +24,11 @@ upstream_probe() {
 		echo "upstream's ipmi_si: registered: $registered after $used busy answers"
 		kmsg_since "$mark" | grep -i 'ipmi_si'
 	} | tee "$OUT/busy-bmc.txt"
+	if [ $registered = yes ]; then
+		outcome "BMC busy (0xc0) for its first 10 Get Device ID" c pass "registered after $used busy answers"
+	else
+		outcome "BMC busy (0xc0) for its first 10 Get Device ID" c refused "gave the interface up after $used busy answers"
+	fi
 	rmmod ipmi_si && [ ! -e /dev/ipmi0 ]
 }
 tap_run "upstream's ipmi_si meets the busy BMC (outcome recorded)" upstream_probe
@@ -38,7 +43,9 @@ ours_waits() {
 	wait_for /dev/ipmi0 90 || return 1
 	dmesg | grep 'the BMC answered after' | tee -a "$OUT/busy-bmc.txt"
 	echo "ours: registered after $(($(busy_answers) - before)) busy answers" | tee -a "$OUT/busy-bmc.txt"
-	[ "$(busy_answers)" = 10 ]
+	[ "$(busy_answers)" = 10 ] || return 1
+	outcome "BMC busy (0xc0) for its first 10 Get Device ID" si pass \
+		"registered once the BMC answered, after $(($(busy_answers) - before)) more busy answers"
 }
 tap_run "our ipmi_si keeps asking and registers once the BMC stops answering busy" ours_waits
 

@@ -37,6 +37,11 @@ under_faults() {
 	codes=$(echo "$codes" | tr ' ' '\n' | sed '/^$/d' | sort | uniq -c | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')
 	local line="$name: $requests requests: $ok answered, $err errors${codes:+ ($codes)}, $hang hangs, slowest $slowest ms"
 	echo "$BMC/$INTF $line" >>"$OUT/faults.txt"
+	local result=pass stack=c
+	[ "$name" = "upstream's ipmi_si" ] || stack=si
+	[ "$err" = 0 ] || result=errors
+	[ "$hang" = 0 ] || result=hang
+	outcome "plan ${PLAN:-?}: Get SEL Info x $requests" "$stack" "$result" "${line#*: }"
 	if [ "$hang" = 0 ] && [ $((ok + err)) = "$requests" ]; then
 		tap_ok "$line"
 	else
