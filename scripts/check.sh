@@ -66,13 +66,11 @@ rm -rf "$wrong"
 # Both halves of the VM suite write into one results directory, so that
 # the second half's table of outcomes holds the whole suite.
 export IPMI_RS_RESULTS=${IPMI_RS_RESULTS:-/tmp/ipmi-rs-results/$(date +%Y%m%d-%H%M%S)}
-if [ -f "$(KVARIANT=debug kdir)/.ipmi-rs-built" ]; then
+debug_cached=false
+[ -f "$(KVARIANT=debug kdir)/.ipmi-rs-built" ] && debug_cached=true
+if $debug_cached; then
 	phase "debug kernel (KASAN, lockdep, kmemleak): cached; our modules for it"
 	KVARIANT=debug scripts/build-modules.sh
-	phase "VM harness self-test"
-	selftests/harness-selftest
-	phase "VM suite"
-	selftests/run
 else
 	# From a fresh machine: the debug kernel builds (about 15 minutes of
 	# both CPUs) at the lowest priority while the guest kernel's boots
@@ -83,8 +81,13 @@ else
 	KVARIANT=debug nice -n 19 scripts/build-kernel.sh >"$debug_log" 2>&1 &
 	debug_build=$!
 	trap 'kill "$debug_build" 2>/dev/null || true' EXIT
-	phase "VM harness self-test"
-	selftests/harness-selftest
+fi
+phase "VM harness self-test"
+selftests/harness-selftest
+if $debug_cached; then
+	phase "VM suite"
+	selftests/run
+else
 	phase "VM suite, guest kernel"
 	selftests/run '^[^@]*$'
 	phase "debug kernel: waiting for its build; our modules for it"

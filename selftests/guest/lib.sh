@@ -148,6 +148,43 @@ load_stack_rust_si() {
 	cmod ipmi_devintf && insmod "$(rust_si_ko)" && wait_for /dev/ipmi0 15 && si_is_ours
 }
 
+# Our ipmi_msghandler, built for this kernel.
+rust_handler_ko() {
+	echo "$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko"
+}
+
+# load_stack c|si|devintf|msghandler|rust: from nothing loaded, that stack
+# over the boot's interface (ours only over KCS or BT): upstream's three modules,
+# ours in place of one of them, or all three ours. The handler goes in by
+# insmod, so that modprobe does not pull upstream's devintf in with it.
+load_stack() {
+	unload_all || return 1
+	case "$1" in
+	c) load_c_stack && ! si_is_ours ;;
+	si) load_stack_rust_si ;;
+	devintf) load_stack_rust_devintf ;;
+	msghandler)
+		insmod "$(rust_handler_ko)" && insmod "$(cko ipmi_devintf)" &&
+			insmod "$(cko "$(si_driver)")" && wait_for /dev/ipmi0 20 && ! si_is_ours
+		;;
+	rust)
+		insmod "$(rust_handler_ko)" && insmod "$(rust_devintf_ko)" &&
+			insmod "$(rust_si_ko)" && wait_for /dev/ipmi0 20 && si_is_ours
+		;;
+	*) return 1 ;;
+	esac
+}
+
+# param_files MODULE: the loaded module's files under
+# /sys/module/MODULE/parameters and their modes (what root's tuning
+# scripts write to), one per line.
+param_files() {
+	local f
+	for f in "/sys/module/$1/parameters"/*; do
+		echo "${f##*/} $(stat -c %a "$f")"
+	done | sort
+}
+
 # use_si rust|c [SECS]: put that ipmi_si in place of the loaded one, under
 # the loaded handler; /dev/ipmi0 comes back within SECS (15) and the
 # loaded driver is the one asked for.

@@ -59,16 +59,12 @@ tap_run "events reach the user that asked, our ipmi_devintf" events_reach
 tap_run "a flood of 150 queued events, our ipmi_devintf (outcome in events.txt)" flood "our ipmi_devintf"
 use_devintf c
 
-core_under_c() {
-	unload_all && insmod "$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko" &&
-		insmod "$(cko ipmi_devintf)" && insmod "$(cko "$(si_driver)")" && wait_for /dev/ipmi0 20
-}
 # flood_request_goes: as flood, and the request sent with the events
 # queued was accepted.
 flood_request_goes() {
 	flood "$1" && grep -qx "$1: a request from the user with the events queued: sent" "$OUT/events.txt"
 }
-tap_run "our ipmi_msghandler in place, under upstream's ipmi_devintf and $(si_driver)" core_under_c
+tap_run "our ipmi_msghandler in place, under upstream's ipmi_devintf and $(si_driver)" load_stack msghandler
 tap_run "events reach the user that asked, our handler" events_reach
 tap_run "a flood of 150 queued events, our handler: the user's request still goes" \
 	flood_request_goes "our handler"

@@ -27,7 +27,6 @@ requests=1000
 # BT driver spends 10 s on each damaged answer, 100 of them).
 budget=60
 only=""
-handler_ko=$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko
 work=$(mktemp -d)
 
 [ -r "$OUT/proxy.log" ] || { tap_fail "fault-kinds needs the fault proxy (--fault-plan kinds)"; return 0; }
@@ -60,27 +59,16 @@ nrules=$(rules | wc -l)
 nstacks=$(wc -w <<<"$stacks")
 tap_expect $((nstacks * (nrules + 1)))
 
-# load STACK: that stack, from nothing loaded.
+# load STACK: that stack, from nothing loaded; over SSIF with upstream's
+# ipmi_ssif under either handler.
 load() {
+	[ "$INTF" = ssif ] || { load_stack "$(stack_column "$1")"; return; }
 	unload_all || return 1
 	case "$1" in
-	c)
-		if [ "$INTF" = ssif ]; then
-			cmod ipmi_devintf && ssif_up
-		else
-			load_c_stack && ! si_is_ours
-		fi
-		;;
-	rust-si) load_stack_rust_si ;;
-	rust)
-		insmod "$handler_ko" && insmod "$(rust_devintf_ko)" || return 1
-		if [ "$INTF" = ssif ]; then
-			ssif_up
-		else
-			insmod "$(rust_si_ko)" && wait_for /dev/ipmi0 15 && si_is_ours
-		fi
-		;;
-	esac
+	c) cmod ipmi_devintf ;;
+	rust) insmod "$(rust_handler_ko)" && insmod "$(rust_devintf_ko)" ;;
+	*) return 1 ;;
+	esac && ssif_up
 }
 
 # ssif_up: upstream's ipmi_ssif, three tries (after a reload it has been

@@ -4,26 +4,14 @@
 # our three (all-Rust). Each cycle must give /dev/ipmi0, an answer to
 # `ipmitool mc info`, and leave no IPMI module loaded; the kernel log is
 # judged after the boot as always. Each stack's outcome goes to the table.
-# The mixed stacks (si, devintf, msghandler in `load`) pass the same 10
+# The mixed stacks (si, devintf, msghandler in `load_stack`) pass the same 10
 # cycles (about 45 s each, measured once with all five); make check
 # leaves them out for time: rust-si cycles ours among upstream's others
 # 20 times under a client.
 
-handler_ko=$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko
 cycles=10
 stacks="c rust"
 tap_expect "$(wc -w <<<"$stacks")"
-
-# load STACK: that stack, from nothing loaded.
-load() {
-	case "$1" in
-	c) load_c_stack ;;
-	si) load_stack_rust_si ;;
-	devintf) load_stack_rust_devintf ;;
-	msghandler) insmod "$handler_ko" && insmod "$(cko ipmi_devintf)" && insmod "$(cko ipmi_si)" ;;
-	rust) insmod "$handler_ko" && insmod "$(rust_devintf_ko)" && insmod "$(rust_si_ko)" ;;
-	esac && wait_for /dev/ipmi0 20
-}
 
 # cycles STACK: $cycles rounds of load, mc info, unload.
 cycle() {
@@ -31,7 +19,7 @@ cycle() {
 	t0=$(date +%s%N)
 	unload_all || return 1
 	for i in $(seq $cycles); do
-		load "$stack" || { echo "cycle $i: the stack did not load"; break; }
+		load_stack "$stack" || { echo "cycle $i: the stack did not load"; break; }
 		ipmitool -I open mc info | grep -q '^Device ID' || { echo "cycle $i: no answer"; break; }
 		unload_all || { echo "cycle $i: did not unload"; grep ipmi /proc/modules; break; }
 		[ ! -e /dev/ipmi0 ] || { echo "cycle $i: /dev/ipmi0 left behind"; break; }

@@ -24,14 +24,6 @@ parm_face() {
 	done | sort
 }
 
-# param_files: the loaded handler's parameter files and their modes.
-param_files() {
-	local f
-	for f in "$params"/*; do
-		echo "${f##*/} $(stat -c %a "$f")"
-	done | sort
-}
-
 same_modinfo() {
 	parm_face "$(cko ipmi_msghandler)" >"$work/c-parm"
 	parm_face "$ko" | grep -v "$ours_only" >"$work/rust-parm"
@@ -40,15 +32,11 @@ same_modinfo() {
 }
 tap_run "modinfo: parameter names and types as upstream's" same_modinfo
 
-param_files >"$work/c-files"
-ours_under_c() {
-	unload_all && insmod "$ko" && insmod "$(cko ipmi_devintf)" && insmod "$(cko ipmi_si)" &&
-		wait_for /dev/ipmi0 20
-}
-tap_run "our handler in place, under upstream's ipmi_devintf and ipmi_si" ours_under_c
+param_files ipmi_msghandler >"$work/c-files"
+tap_run "our handler in place, under upstream's ipmi_devintf and ipmi_si" load_stack msghandler
 
 same_files() {
-	param_files | grep -v "$ours_only" >"$work/rust-files"
+	param_files ipmi_msghandler | grep -v "$ours_only" >"$work/rust-files"
 	cat "$work/rust-files"
 	[ -s "$work/c-files" ] && diff -u "$work/c-files" "$work/rust-files"
 }

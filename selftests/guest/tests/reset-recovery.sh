@@ -52,11 +52,7 @@ recovers_fast() {
 	awk -v s="$secs" 'BEGIN { exit !(s != "" && s <= 1.5) }'
 }
 
-core_under_c() {
-	unload_all && insmod "$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko" &&
-		insmod "$(cko ipmi_devintf)" && insmod "$(cko ipmi_si)" && wait_for /dev/ipmi0 20
-}
-tap_run "our ipmi_msghandler in place, under upstream's ipmi_devintf and ipmi_si" core_under_c
+tap_run "our ipmi_msghandler in place, under upstream's ipmi_devintf and ipmi_si" load_stack msghandler
 tap_run "after a Cold Reset the BMC answers again within 1.5 s, our handler (times in reset.txt)" \
 	recovers_fast "our handler"
 # Ten Cold Resets in a row with a client running: after each, mc info

@@ -175,22 +175,14 @@ modinfo_same() {
 }
 tap_run "our ipmi_si: modinfo shows upstream's aliases and parameters (names, types)" modinfo_same
 
-# param_files: the loaded ipmi_si's files under /sys/module/ipmi_si/parameters
-# and their modes (what root's tuning scripts write to).
-param_files() {
-	local f
-	for f in /sys/module/ipmi_si/parameters/*; do
-		echo "${f##*/} $(stat -c %a "$f")"
-	done | sort
-}
-param_files >"$work/rust-files"
+param_files ipmi_si >"$work/rust-files"
 
 back_to_c() {
 	unload_si && [ ! -e /dev/ipmi0 ] && cmod ipmi_si && wait_for /dev/ipmi0 15
 }
 tap_run "upstream's ipmi_si takes the interface back" back_to_c
 same_files() {
-	param_files >"$work/c-files"
+	param_files ipmi_si >"$work/c-files"
 	cat "$work/rust-files"
 	[ -s "$work/c-files" ] && diff -u "$work/c-files" "$work/rust-files"
 }

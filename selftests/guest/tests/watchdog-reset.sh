@@ -15,20 +15,9 @@
 # a reset, within the 60 s).
 
 : >"$OUT/watchdog-reset.txt"
-handler_ko=$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko
 resets=5
 work=$(mktemp -d)
 tap_expect 8
-
-# load STACK: that stack, from nothing loaded.
-load() {
-	unload_all || return 1
-	case "$1" in
-	c) load_c_stack ;;
-	msghandler) insmod "$handler_ko" && insmod "$(cko ipmi_devintf)" && insmod "$(cko ipmi_si)" ;;
-	rust) insmod "$handler_ko" && insmod "$(rust_devintf_ko)" && insmod "$(rust_si_ko)" ;;
-	esac && wait_for /dev/ipmi0 20
-}
 
 # answering SECS: mc watchdog get answers within SECS (upstream's handler
 # refuses requests for a while after a reset); the answer in $work/wd.
@@ -124,7 +113,7 @@ under_resets() {
 }
 
 for stack in c msghandler rust; do
-	tap_run "$stack stack loads" load "$stack"
+	tap_run "$stack stack loads" load_stack "$stack"
 	case "$stack" in
 	c) desc="upstream's stack (outcome recorded in watchdog-reset.txt)" ;;
 	msghandler) desc="our handler under upstream's leaves: the watchdog never expires, runs after, stops" ;;
