@@ -134,7 +134,11 @@ pub fn ipmb_invalid_cmd_reply(chan_byte: u8, frame: &[u8], own_addr: u8) -> Opti
 }
 
 /// The same for a command from a LAN session: `frame` starts at the
-/// session handle (Get Message's data after the channel byte).
+/// session handle (Get Message's data after the channel byte). The first
+/// checksum covers the message's responder SWID and netfn/LUN only, as
+/// the LAN message layout has it; upstream's covers the session handle
+/// too, so that a BMC that checks it drops upstream's answer and the
+/// remote console waits out its timeout instead of getting 0xc1.
 pub fn lan_invalid_cmd_reply(channel: u8, frame: &[u8]) -> Option<[u8; 12]> {
     let [handle, rs_swid, nl, _chk1, rq_swid, seq_lun, cmd, ..] = *frame else {
         return None;
@@ -147,7 +151,7 @@ pub fn lan_invalid_cmd_reply(channel: u8, frame: &[u8]) -> Option<[u8; 12]> {
     out[3] = handle;
     out[4] = rq_swid;
     out[5] = (netfn.wrapping_add(1) << 2) | (seq_lun & 0x03);
-    out[6] = checksum(&out[3..6]);
+    out[6] = checksum(&out[4..6]);
     out[7] = rs_swid;
     out[8] = (seq_lun & 0xfc) | (nl & 0x03);
     out[9] = cmd;
@@ -226,7 +230,7 @@ mod tests {
         assert_eq!(out[3], 0x07);
         assert_eq!(out[4], 0x41);
         assert_eq!(out[5], (0x07 << 2) | 1);
-        assert!(crate_ok(&out[3..7]));
+        assert!(crate_ok(&out[4..7]), "the session handle is not summed");
         assert_eq!(out[7], 0x81);
         assert_eq!(out[8], (9 << 2) | 1);
         assert_eq!(out[9], 0x22);
