@@ -55,6 +55,7 @@
 //!          | "busy" | "silent=" SECS | "silent=" MS "ms" | "slow=" MS
 //!          | "reconnect" [ "=qemu" | "=bmc" | "=both" ]
 //!          | "attn-storm=" N | "attn-irq-storm=" N | "events=" N | "commands=" N
+//!          | "lan-commands=" N
 //! ```
 //!
 //! Without `nth` or `every` a rule fires on every selected request (after
@@ -160,6 +161,17 @@
 //!   commands handed out, both checksums right. Each gets a log line with
 //!   action `command`. The host's reply goes to the BMC as a Send Message
 //!   (a `delay=1` rule on netfn 0x06 cmd 0x34 logs it).
+//! - `lan-commands=N`: as `commands`, each command one from a LAN session
+//!   on channel 1 (see [`lan`]: administrator, session handle 0x05, from
+//!   software ID 0x81 to 0x20, OEM netfn 0x30 cmd 0x01, data 11 22, both
+//!   checksums right); `commands` are handed out first when both wait.
+//!   Once one has gone out, the proxy takes every Send Message to channel
+//!   1 itself (the BMC would pass it on to the session): it checks it
+//!   against what a reply must be, logs it with action `lan-reply ok seq=S
+//!   lun=L cc=C data=D` or `lan-reply bad: WHY`, and answers it with
+//!   completion code 0. The channel must be a LAN channel in the BMC's own
+//!   Get Channel Info answers (ipmi_sim with `vm-run --lan`), or the host
+//!   does not take the command for a LAN one.
 //!
 //! # What QEMU makes of it
 //!
@@ -221,5 +233,6 @@
 //! - `show`: the rules with their selected and fired counts.
 
 pub mod codec;
+pub mod lan;
 pub mod plan;
 pub mod proxy;

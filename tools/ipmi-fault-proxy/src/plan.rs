@@ -92,6 +92,10 @@ pub enum Action {
     /// by the proxy with one made-up IPMB command each until they are all
     /// read.
     Commands(u32),
+    /// As `Commands`, but each one a command from a LAN session (see
+    /// [`crate::lan`]), and the host's replies to them (Send Message to
+    /// the LAN channel) checked and answered by the proxy.
+    LanCommands(u32),
 }
 
 impl Action {
@@ -117,11 +121,12 @@ impl Action {
             Self::AttnStorm { irq: true, .. } => "attn-irq-storm",
             Self::Events(_) => "events",
             Self::Commands(_) => "commands",
+            Self::LanCommands(_) => "lan-commands",
         }
     }
 
     /// Every action name, in the order `stats` prints them.
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 20] = [
         "drop",
         "delay",
         "duplicate",
@@ -141,6 +146,7 @@ impl Action {
         "attn-irq-storm",
         "events",
         "commands",
+        "lan-commands",
     ];
 
     /// Whether the action works on the request's response (so the proxy must
@@ -171,7 +177,10 @@ impl fmt::Display for Action {
             Self::Truncate(n) | Self::Oversize(n) | Self::Garbage(n) => write!(f, "{name}={n}"),
             Self::Silent(d) => write!(f, "{name}={}ms", d.as_millis()),
             Self::Reconnect(s) => write!(f, "{name}={s}"),
-            Self::AttnStorm { count, .. } | Self::Events(count) | Self::Commands(count) => {
+            Self::AttnStorm { count, .. }
+            | Self::Events(count)
+            | Self::Commands(count)
+            | Self::LanCommands(count) => {
                 write!(f, "{name}={count}")
             }
             _ => f.write_str(name),
@@ -437,14 +446,14 @@ fn parse_action(v: &str) -> Result<Action, String> {
                 irq: name == "attn-irq-storm",
             })
         }
-        "events" | "commands" => {
+        "events" | "commands" | "lan-commands" => {
             let a = arg.ok_or_else(|| format!("{name} needs =N"))?;
             let n = num_in(a, 1, u64::from(MAX_STORM), name)?;
             let n = u32::try_from(n).map_err(|_| format!("{name}: {n} too large"))?;
-            Ok(if name == "events" {
-                Action::Events(n)
-            } else {
-                Action::Commands(n)
+            Ok(match name {
+                "events" => Action::Events(n),
+                "commands" => Action::Commands(n),
+                _ => Action::LanCommands(n),
             })
         }
         _ => Err(format!("unknown action {name:?}")),
@@ -573,6 +582,7 @@ mod tests {
             ),
             ("events=3", Action::Events(3)),
             ("commands=2", Action::Commands(2)),
+            ("lan-commands=4", Action::LanCommands(4)),
         ];
         for (text, want) in cases {
             let r = one(&format!("match action={text}"));

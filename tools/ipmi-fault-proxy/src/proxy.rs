@@ -19,6 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::codec::{self, ctl, Control, Decoder, Frame, FrameFault, FrameKind, Message};
+use crate::lan;
 use crate::plan::{self, Action, Plan, Side};
 
 /// Completion code of the `busy` answer: node busy.
@@ -28,6 +29,7 @@ const NETFN_APP: u8 = 0x06;
 const CMD_GET_MESSAGE_FLAGS: u8 = 0x31;
 const CMD_READ_EVENT_BUFFER: u8 = 0x35;
 const CMD_GET_MESSAGE: u8 = 0x33;
+const CMD_SEND_MESSAGE: u8 = 0x34;
 /// Get Message Flags: the event message buffer is full.
 const FLAG_EVENT_BUFFER_FULL: u8 = 0x02;
 /// Get Message Flags: the receive message queue holds a message.
@@ -140,6 +142,9 @@ impl Proxy {
             commands_waiting: 0,
             commands_rule: 0,
             commands_sent: 0,
+            lan_commands_waiting: 0,
+            lan_commands_rule: 0,
+            lan_commands_sent: 0,
             events_rule: 0,
             events_sent: 0,
             bmc_attn: false,
@@ -366,6 +371,10 @@ struct Engine {
     commands_waiting: u32,
     commands_rule: usize,
     commands_sent: u32,
+    /// The same for `lan-commands`.
+    lan_commands_waiting: u32,
+    lan_commands_rule: usize,
+    lan_commands_sent: u32,
     /// The SMS_ATN state the BMC itself last set (its ATTN / NOATTN
     /// commands), to put back once the proxy's own reasons to hold the
     /// flag up are gone.
@@ -670,7 +679,15 @@ impl Engine {
                 _ => {}
             }
         }
-        if self.commands_waiting > 0 && netfn == NETFN_APP {
+        if netfn == NETFN_APP
+            && cmd == CMD_SEND_MESSAGE
+            && self.lan_commands_sent > 0
+            && req.data.first().is_some_and(|c| c & 0x0f == lan::CHANNEL)
+        {
+            self.answer_lan_reply(req, d.slow_ms);
+            return;
+        }
+        if self.commands_waiting + self.lan_commands_waiting > 0 && netfn == NETFN_APP {
             match cmd {
                 CMD_GET_MESSAGE => {
                     self.answer_command(req, d.slow_ms);
@@ -721,12 +738,17 @@ impl Engine {
                 self.events_rule = i;
                 self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), 0);
             }
-            Some((i, a @ Action::Commands(count))) => {
+            Some((i, a @ (Action::Commands(count) | Action::LanCommands(count)))) => {
                 self.log_fault(seq, netfn, cmd, &a, i);
                 self.pending.insert(seq, pending);
                 self.write_to(Peer::Bmc, &f.to_wire());
-                self.commands_waiting = self.commands_waiting.saturating_add(count);
-                self.commands_rule = i;
+                if matches!(a, Action::Commands(_)) {
+                    self.commands_waiting = self.commands_waiting.saturating_add(count);
+                    self.commands_rule = i;
+                } else {
+                    self.lan_commands_waiting = self.lan_commands_waiting.saturating_add(count);
+                    self.lan_commands_rule = i;
+                }
                 self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), 0);
             }
             Some((i, a)) if a.acts_on_response() => {
@@ -786,6 +808,10 @@ impl Engine {
     /// the SMS LUN), App Get Device ID, its sequence number counting the
     /// commands handed out; both checksums right.
     fn answer_command(&mut self, req: &Message, slow_ms: u64) {
+        if self.commands_waiting == 0 {
+            self.answer_lan_command(req, slow_ms);
+            return;
+        }
         self.commands_waiting -= 1;
         self.commands_sent = self.commands_sent.wrapping_add(1);
         let seq = (self.commands_sent & 0x3f) as u8;
@@ -809,11 +835,55 @@ impl Engine {
         let rule = self.commands_rule;
         self.log_line(req.seq, req.netfn, req.cmd, "command", Some(rule));
         self.send_qemu(req.response(0, &data).encode(), slow_ms);
-        if self.commands_waiting > 0 {
+        self.after_command(slow_ms);
+    }
+
+    /// Answers a Get Message with a command from a LAN session
+    /// ([`lan::command`]), its sequence number counting those handed out.
+    fn answer_lan_command(&mut self, req: &Message, slow_ms: u64) {
+        self.lan_commands_waiting -= 1;
+        self.lan_commands_sent = self.lan_commands_sent.wrapping_add(1);
+        let data = lan::command((self.lan_commands_sent & 0x3f) as u8);
+        let rule = self.lan_commands_rule;
+        self.log_line(req.seq, req.netfn, req.cmd, "lan-command", Some(rule));
+        self.send_qemu(req.response(0, &data).encode(), slow_ms);
+        self.after_command(slow_ms);
+    }
+
+    /// More commands waiting: ATTN_IRQ again (a BMC holds SMS_ATN up while
+    /// its queue holds one); none: let the flag go.
+    fn after_command(&mut self, slow_ms: u64) {
+        if self.commands_waiting + self.lan_commands_waiting > 0 {
             self.send_qemu(Control::new(ctl::ATTN_IRQ).encode(), slow_ms);
         } else {
             self.release_attn(slow_ms);
         }
+    }
+
+    /// The host's Send Message to the LAN channel: checked as a reply to
+    /// one of the LAN commands, logged, and answered with completion code
+    /// 0 as the BMC would once it passed the reply on to the session.
+    fn answer_lan_reply(&mut self, req: &Message, slow_ms: u64) {
+        let what = match lan::check_reply(&req.data) {
+            Ok(r) => {
+                let data: Vec<String> = r.data.iter().map(|b| format!("{b:02x}")).collect();
+                format!(
+                    "lan-reply ok seq={} lun={} cc=0x{:02x} data={}",
+                    r.seq,
+                    r.host_lun,
+                    r.cc,
+                    if data.is_empty() {
+                        "-".into()
+                    } else {
+                        data.join(",")
+                    }
+                )
+            }
+            Err(e) => format!("lan-reply bad: {e}"),
+        };
+        let rule = self.lan_commands_rule;
+        self.log_line(req.seq, req.netfn, req.cmd, &what, Some(rule));
+        self.send_qemu(req.response(0, &[]).encode(), slow_ms);
     }
 
     /// A storm's end timer fired: one reason fewer to hold SMS_ATN up.
@@ -831,6 +901,7 @@ impl Engine {
     fn release_attn(&mut self, delay_ms: u64) {
         if self.events_waiting == 0
             && self.commands_waiting == 0
+            && self.lan_commands_waiting == 0
             && self.storms == 0
             && !self.bmc_attn
         {
