@@ -56,6 +56,10 @@ ipmi_sim_start() {
 	port=$(free_port)
 	mkdir -p "$dir/ipmi_sim-state"
 	sed -e "s|@KIND@|$si|" -e "s|@PORT@|$port|" "$here/selftests/bmc/ipmi_sim.conf" >"$dir/ipmi_sim.conf"
+	# With $lan_port set (vm-run --lan): a LAN channel as well, on that
+	# UDP port of the host's loopback.
+	[ -z "${lan_port:-}" ] ||
+		sed -e "s|@LANPORT@|$lan_port|" "$here/selftests/bmc/ipmi_sim-lan.conf" >>"$dir/ipmi_sim.conf"
 	sed -e "s|@FRU@|$dir/fru.bin|" ${edit:+-e "$edit"} "$here/selftests/bmc/ipmi_sim.emu" >"$dir/ipmi_sim.emu"
 	setsid ipmi_sim -c "$dir/ipmi_sim.conf" -f "$dir/ipmi_sim.emu" -n -p \
 		-s "$dir/ipmi_sim-state" </dev/null >"$dir/ipmi_sim.log" 2>&1 &

@@ -52,6 +52,14 @@
  *       (netfn 0x07, completion code 0, a made-up Device ID) and must get
  *       the BMC's answer to that Send Message (a response-response, with
  *       the same msgid) within 5 s. Prints what came.
+ *   ipmi-stress lan-command NETFN CMD SECONDS
+ *       registers for commands NETFN/CMD and waits up to SECONDS for one
+ *       (a remote console's request to the BMC's LUN 2 over LAN, which the
+ *       BMC queues for the host); prints where it came from (address type,
+ *       channel, and for a LAN address its privilege, session handle and
+ *       software IDs) and its data, answers it with completion code 0 and
+ *       each data byte inverted, and must get the BMC's answer to that
+ *       Send Message within 5 s.
  *   ipmi-stress inflight SECONDS
  *       keep requests in flight until SECONDS pass or the device fails;
  *       prints how the file ended (for unloading the interface under it).
@@ -680,6 +688,85 @@ static int command_user(void)
 	return 1;
 }
 
+/* A command from a LAN session for the host: where it came from, and our
+ * answer back through the BMC. */
+static int lan_command(int netfn, int cmd, double secs)
+{
+	struct ipmi_cmdspec spec = { .netfn = netfn, .cmd = cmd };
+	unsigned char buf[IPMI_MAX_MSG_LENGTH], answer[IPMI_MAX_MSG_LENGTH];
+	struct ipmi_addr addr;
+	struct ipmi_recv recv;
+	struct ipmi_lan_addr *lan = (struct ipmi_lan_addr *)&addr;
+	struct ipmi_req reply;
+	int fd = open(path, O_RDWR), rv, i, len = 0, addr_len = 0;
+	double deadline;
+	long cmd_seq = -1;
+
+	if (fd < 0) {
+		perror("open");
+		return 1;
+	}
+	if (ioctl(fd, IPMICTL_REGISTER_FOR_CMD, &spec) < 0) {
+		perror("REGISTER_FOR_CMD");
+		return 1;
+	}
+	printf("lan-command: registered for netfn 0x%02x cmd 0x%02x\n", netfn, cmd);
+	fflush(stdout);
+	deadline = now() + secs;
+	while (cmd_seq < 0 && now() < deadline) {
+		rv = receive_within(fd, 200, &recv, buf, &addr);
+		if (rv < 0) {
+			perror("RECEIVE_MSG_TRUNC");
+			return 1;
+		}
+		if (rv != 1 || recv.recv_type != IPMI_CMD_RECV_TYPE)
+			continue;
+		printf("lan-command: command netfn 0x%02x cmd 0x%02x from address type %d channel %d",
+		       recv.msg.netfn, recv.msg.cmd, addr.addr_type, addr.channel);
+		if (addr.addr_type == IPMI_LAN_ADDR_TYPE)
+			printf(" privilege %d session handle %d remote SWID 0x%02x local SWID 0x%02x lun %d",
+			       lan->privilege, lan->session_handle, lan->remote_SWID,
+			       lan->local_SWID, lan->lun);
+		printf(", data:");
+		answer[0] = 0;
+		for (i = 0; i < recv.msg.data_len; i++) {
+			printf(" %02x", buf[i]);
+			answer[1 + i] = buf[i] ^ 0xff;
+		}
+		printf("\n");
+		len = 1 + recv.msg.data_len;
+		addr_len = recv.addr_len;
+		cmd_seq = recv.msgid;
+	}
+	if (cmd_seq < 0) {
+		printf("lan-command: no command within %g s\n", secs);
+		return 1;
+	}
+	/* Back where it came from, with its sequence number as msgid. */
+	reply = (struct ipmi_req) {
+		.addr = (unsigned char *)&addr,
+		.addr_len = addr_len,
+		.msgid = cmd_seq,
+		.msg = { .netfn = netfn | 1, .cmd = cmd, .data = answer, .data_len = len },
+	};
+	if (ioctl(fd, IPMICTL_SEND_COMMAND, &reply) < 0) {
+		perror("SEND_COMMAND (reply)");
+		return 1;
+	}
+	deadline = now() + 5;
+	while (now() < deadline) {
+		rv = receive_within(fd, 200, &recv, buf, &addr);
+		if (rv == 1 && recv.recv_type == IPMI_RESPONSE_RESPONSE_TYPE && recv.msgid == cmd_seq) {
+			printf("lan-command: the reply went out, the BMC took it with completion code 0x%02x\n",
+			       recv.msg.data_len ? buf[0] : 0xff);
+			close(fd);
+			return 0;
+		}
+	}
+	printf("lan-command: no answer to the reply within 5 s\n");
+	return 1;
+}
+
 /* A bridged request nobody answers: its made-up answer and its time. */
 static int absent(int slave_addr, int retries, unsigned int ms)
 {
@@ -745,6 +832,8 @@ int main(int argc, char **argv)
 		return command_user();
 	if (argc >= 5 && !strcmp(argv[1], "absent"))
 		return absent(strtol(argv[2], NULL, 0), atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 5 && !strcmp(argv[1], "lan-command"))
+		return lan_command(strtol(argv[2], NULL, 0), strtol(argv[3], NULL, 0), atof(argv[4]));
 	if (argc >= 3 && !strcmp(argv[1], "inflight"))
 		return inflight(atof(argv[2]));
 	fprintf(stderr, "usage: see the head of ipmi-stress.c\n");

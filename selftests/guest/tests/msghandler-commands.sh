@@ -49,4 +49,4 @@ tap_run "our handler: a command reaches the registered user, its reply reaches t
 tap_run "our handler: a command nobody registered for is answered 0xc1 (debugfs counts it)" command_to_nobody ours
 tap_run "upstream's stack back" back_to_c
 # Four commands fetched, four Send Messages back (two replies, two 0xc1).
-proxy_checks "action=command rule 4 4" "netfn=0x06 cmd=0x34 4 4"
+proxy_checks "action=command rule 4 4" "netfn=0x06 cmd=0x34 action=delay=1 4 4"
