@@ -91,6 +91,13 @@ bmc_start() {
 	python3 "$here/selftests/bmc/make-fru.py" "$dir/fru.bin"
 	qemu_bmc=
 	case "$kind" in
+	dell)
+		# QEMU's BMC as a Dell PowerEdge 8G's (device 0x20, revision 0x80,
+		# firmware 1.40, IPMI 1.5, Dell's IANA number), whose firmware
+		# quirks ipmi_si works around.
+		qemu_bmc="-device ipmi-bmc-sim,id=bmc0,device_id=0x20,device_rev=0x80,fwrev1=0x01,fwrev2=0x40"
+		qemu_bmc+=",ipmi_version=0x51,mfg_id=0x0002a2,product_id=0x0100,guid=2bd6a2f0-3e4d-4c5b-8a6f-0000000000de"
+		;;
 	sim)
 		# Fixed identity so that clients' answers can be asserted.
 		qemu_bmc="-device ipmi-bmc-sim,id=bmc0,device_id=0x20,device_rev=0x01,fwrev1=0x02,fwrev2=0x11"

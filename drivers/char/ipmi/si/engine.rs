@@ -22,6 +22,7 @@ use crate::glue::smi::{Intf, Refused, Smi};
 use crate::glue::smi_msg::SmiMsg;
 use crate::ipmi::si::bt::{self, Bt};
 use crate::ipmi::si::kcs::{self, Kcs};
+use crate::ipmi::si::oem::Quirks;
 use crate::ipmi::si::policy::{Next, Policy, Warning};
 use crate::ipmi::si::{self as sm, Action, Resend, StateMachine};
 use crate::kext::ioregs::IoRegs;
@@ -201,10 +202,12 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(machine: Machine, irq: bool) -> Self {
+    pub(crate) fn new(machine: Machine, quirks: Quirks, irq: bool) -> Self {
+        let mut policy = Policy::new(irq);
+        policy.set_quirks(quirks);
         State {
             machine,
-            policy: Policy::new(irq),
+            policy,
             current: Current::None,
             waiting: None,
             last_wait: None,
@@ -307,6 +310,14 @@ impl State {
                 let Some(mut msg) = self.waiting.take() else {
                     return false;
                 };
+                // A request the BMC is known never to answer.
+                if let Some(rsp) = self.policy.quirks().answer_instead(msg.data()) {
+                    if msg.set_rsp(&rsp).is_err() {
+                        Self::refuse(&mut msg, 0xff);
+                    }
+                    out.push(msg);
+                    return true;
+                }
                 match self.machine.sm().start(msg.data(), Resend::Always) {
                     Ok(()) => self.current = Current::User(msg),
                     Err(e) => {
@@ -575,12 +586,16 @@ impl Engine {
         regs: IoRegs,
         si_type: SiType,
         machine: Machine,
+        quirks: Quirks,
         irq_number: Option<u32>,
         info: Info,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Engine {
             sysfs <- AttrGroup::new(),
-            state <- new_spinlock_irq!(State::new(machine, irq_number.is_some()), "ipmi_si_state"),
+            state <- new_spinlock_irq!(
+                State::new(machine, quirks, irq_number.is_some()),
+                "ipmi_si_state"
+            ),
             timer <- HrTimer::new(),
             irq <- new_mutex!(None, "ipmi_si_irq"),
             regs,

@@ -30,6 +30,7 @@ use kernel::time::{Delta, Instant, Monotonic};
 #[path = "../../../../rust/ipmi/src"]
 pub mod ipmi {
     pub mod cc;
+    pub mod device_id;
     pub mod msg;
     pub mod si;
 }
@@ -63,6 +64,9 @@ mod regs;
 use bringup::Bound;
 use engine::{micros_since, DevRef, Engine, Info, Machine};
 use glue::smi::Registration;
+use ipmi::device_id::DeviceId;
+use ipmi::msg::NetFn;
+use ipmi::si::oem::Quirks;
 use ipmi::si::{self as sm, Action, Resend};
 use kext::ioregs::{IoRegs, Layout, Space};
 use regs::{Bank, SiType};
@@ -150,13 +154,17 @@ fn bring_up(
 /// Asks the BMC behind `regs` who it is (and, on BT, its capabilities),
 /// sleeping between polls: the machine ready for the interface, or `EIO`
 /// when the BMC does not answer well.
-fn probe_bmc(regs: &IoRegs, si_type: SiType) -> Result<Machine> {
+fn probe_bmc(regs: &IoRegs, si_type: SiType) -> Result<(Machine, Quirks)> {
     let mut machine = Machine::new(si_type);
     let mut id = [0u8; 32];
     let n = transact(&mut machine, regs, si_type, &GET_DEVICE_ID, &mut id)?;
     if n < 3 || id[2] != 0 {
         return Err(EIO);
     }
+    // A Device ID too short to decode only means no firmware quirks.
+    let quirks = DeviceId::decode(NetFn::from_netfn_lun(id[0]), id[1], &id[2..n])
+        .map(|d| Quirks::for_bmc(&d, si_type == SiType::Bt))
+        .unwrap_or_default();
     if si_type == SiType::Bt {
         let mut caps = [0u8; 16];
         let n = transact(
@@ -171,16 +179,34 @@ fn probe_bmc(regs: &IoRegs, si_type: SiType) -> Result<Machine> {
             let _ = bt.apply_capabilities(caps.get(..n).unwrap_or(&[]));
         }
     }
-    Ok(machine)
+    Ok((machine, quirks))
 }
 
 /// Registers the interface whose BMC answered.
 fn register(
     regs: IoRegs,
-    machine: Machine,
+    (machine, quirks): (Machine, Quirks),
     config: &SiConfig,
     dev: DevRef,
 ) -> Result<Registration<Engine>> {
+    if quirks.any() {
+        let oem = if quirks.oem_flags_mean_receive {
+            "OEM data flags read as a received message"
+        } else {
+            ""
+        };
+        let sdr = if quirks.refuse_get_sdr_3a {
+            "Get SDR for 0x3a bytes answered 0xca at once"
+        } else {
+            ""
+        };
+        let sep = if oem.is_empty() || sdr.is_empty() {
+            ""
+        } else {
+            "; "
+        };
+        dev_info!(dev.device(), "Dell PowerEdge BMC: {oem}{sep}{sdr}\n");
+    }
     let raw_dev = dev.as_ptr();
     let info = Info {
         addr_src: config.addr_src,
@@ -192,7 +218,7 @@ fn register(
     let registration = unsafe {
         Registration::new(
             &<IpmiSi as kernel::ModuleMetadata>::THIS_MODULE,
-            Engine::new(regs, config.si_type, machine, config.irq, info),
+            Engine::new(regs, config.si_type, machine, quirks, config.irq, info),
             raw_dev,
             config.slave_addr,
         )

@@ -37,6 +37,7 @@
 
 pub mod bt;
 pub mod kcs;
+pub mod oem;
 pub mod params;
 pub mod policy;
 

@@ -39,6 +39,8 @@
 //! back-off growing to a second (upstream fetches the flags back to back
 //! for as long as a BMC keeps the flag up).
 
+use super::oem::Quirks;
+
 /// NetFn App, request, LUN 0, as the first byte of a request.
 const APP_REQUEST: u8 = 0x06 << 2;
 
@@ -237,6 +239,7 @@ pub struct Policy {
     empty_attentions: u8,
     last_was_user: bool,
     stats: Stats,
+    quirks: Quirks,
 }
 
 impl Policy {
@@ -261,7 +264,21 @@ impl Policy {
                 watchdog_pretimeouts: 0,
                 incoming_messages: 0,
             },
+            quirks: Quirks {
+                oem_flags_mean_receive: false,
+                refuse_get_sdr_3a: false,
+            },
         }
+    }
+
+    /// The BMC's firmware quirks, known from its Device ID at probe.
+    pub fn set_quirks(&mut self, quirks: Quirks) {
+        self.quirks = quirks;
+    }
+
+    /// See [`Policy::set_quirks`].
+    pub const fn quirks(&self) -> Quirks {
+        self.quirks
     }
 
     /// The counters.
@@ -433,6 +450,7 @@ impl Policy {
             Internal::GetFlags => {
                 self.stats.flag_fetches = self.stats.flag_fetches.wrapping_add(1);
                 if let (0, Some(flags)) = (cc, data) {
+                    let flags = self.quirks.message_flags(flags);
                     self.msg_flags = flags;
                     self.fetches_in_a_row = 0;
                     if flags & FETCHED_FLAGS == 0 {

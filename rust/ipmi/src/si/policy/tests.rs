@@ -295,3 +295,25 @@ fn the_flag_going_down_forgets_empty_looks() {
     look(&mut p, 0);
     assert_eq!(p.attention_backoff_ms(), Some(10));
 }
+
+#[test]
+fn dell_oem_flags_fetch_the_received_message() {
+    let mut p = settled(true);
+    p.set_quirks(Quirks {
+        oem_flags_mean_receive: true,
+        refuse_get_sdr_3a: false,
+    });
+    // OEM0 only: read as a message in the receive queue.
+    let done = look(&mut p, 0x20);
+    assert!(!done.deliver);
+    assert_eq!(p.next(false), Next::Internal(Internal::GetMessage));
+    let done = p.finished(&response(Internal::GetMessage, 0, &[0x01, 0x02]));
+    assert!(done.deliver);
+}
+
+#[test]
+fn oem_flags_alone_fetch_nothing_without_the_quirk() {
+    let mut p = settled(true);
+    look(&mut p, 0x20);
+    assert_eq!(p.next(false), Next::Nothing);
+}
