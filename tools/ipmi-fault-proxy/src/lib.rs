@@ -49,9 +49,13 @@
 //!          | "nth=" K        fire on the K-th selected request after those
 //!          | "every=" K      fire on every K-th one after those (K, 2K, ...)
 //!          | "count=" K      fire at most K times
+//!          | "armed-by=" N "/" C  select nothing until a request with
+//!                           netfn N and cmd C has passed (a test arms
+//!                           the rule in-band by sending it)
 //! action   = "drop" | "delay=" MS | "duplicate" | "corrupt-checksum"
 //!          | "corrupt-seq" | "corrupt-netfn" | "corrupt-cmd"
 //!          | "truncate=" N | "oversize=" N | "garbage=" N | "unsolicited"
+//!          | "patch=" BYTE ":" VALUE
 //!          | "busy" | "silent=" SECS | "silent=" MS "ms" | "slow=" MS
 //!          | "reconnect" [ "=qemu" | "=bmc" | "=both" ]
 //!          | "attn-storm=" N | "attn-irq-storm=" N | "events=" N | "commands=" N
@@ -94,6 +98,10 @@
 //! - `corrupt-seq`, `corrupt-netfn`, `corrupt-cmd`: seq XOR 0x01, netfn XOR
 //!   0x02 (a response netfn stays odd; the LUN is kept), cmd XOR 0x01; the
 //!   checksum is recomputed, so the frame is valid.
+//! - `patch=BYTE:VALUE`: byte BYTE of the response's data (0 is the
+//!   completion code) is set to VALUE, with a fresh checksum: a BMC whose
+//!   answer changed (a firmware revision after an update, say). A shorter
+//!   response is sent as it is.
 //! - `truncate=N`: only the first N bytes after seq are kept (netfn/LUN,
 //!   cmd, completion code, data), with a fresh checksum. QEMU ignores a
 //!   response with N < 3 as too short.

@@ -49,6 +49,14 @@ pub enum Action {
     CorruptNetfn,
     /// Send the response with its cmd XORed with 0x01 (checksum fixed up).
     CorruptCmd,
+    /// Set byte `at` of the response's data (0: the completion code) to
+    /// `value`, with a fresh checksum: a BMC whose answer changed.
+    Patch {
+        /// Which byte.
+        at: usize,
+        /// Its new value.
+        value: u8,
+    },
     /// Keep only this many bytes of the response after seq (netfn/LUN,
     /// cmd, completion code, data), with a fresh checksum.
     Truncate(usize),
@@ -109,6 +117,7 @@ impl Action {
             Self::CorruptSeq => "corrupt-seq",
             Self::CorruptNetfn => "corrupt-netfn",
             Self::CorruptCmd => "corrupt-cmd",
+            Self::Patch { .. } => "patch",
             Self::Truncate(_) => "truncate",
             Self::Oversize(_) => "oversize",
             Self::Garbage(_) => "garbage",
@@ -126,7 +135,7 @@ impl Action {
     }
 
     /// Every action name, in the order `stats` prints them.
-    pub const NAMES: [&'static str; 20] = [
+    pub const NAMES: [&'static str; 21] = [
         "drop",
         "delay",
         "duplicate",
@@ -134,6 +143,7 @@ impl Action {
         "corrupt-seq",
         "corrupt-netfn",
         "corrupt-cmd",
+        "patch",
         "truncate",
         "oversize",
         "garbage",
@@ -161,6 +171,7 @@ impl Action {
                 | Self::CorruptSeq
                 | Self::CorruptNetfn
                 | Self::CorruptCmd
+                | Self::Patch { .. }
                 | Self::Truncate(_)
                 | Self::Oversize(_)
                 | Self::Garbage(_)
@@ -176,6 +187,7 @@ impl fmt::Display for Action {
             Self::Delay(n) | Self::Slow(n) => write!(f, "{name}={n}"),
             Self::Truncate(n) | Self::Oversize(n) | Self::Garbage(n) => write!(f, "{name}={n}"),
             Self::Silent(d) => write!(f, "{name}={}ms", d.as_millis()),
+            Self::Patch { at, value } => write!(f, "{name}={at}:0x{value:02x}"),
             Self::Reconnect(s) => write!(f, "{name}={s}"),
             Self::AttnStorm { count, .. }
             | Self::Events(count)
@@ -203,6 +215,11 @@ pub struct Rule {
     pub count: Option<u64>,
     /// Ignore the first K selected requests.
     pub after: u64,
+    /// Select nothing until a request with this netfn and cmd has passed
+    /// (a test arms the rule in-band, by sending that request).
+    pub armed_by: Option<(u8, u8)>,
+    /// Whether that request has passed.
+    pub armed: bool,
     /// The fault.
     pub action: Action,
     /// Milliseconds between the commands of an ATTN storm.
@@ -214,9 +231,11 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether the rule's netfn and cmd match.
+    /// Whether the rule's netfn and cmd match (and it is armed).
     pub fn selects(&self, netfn: u8, cmd: u8) -> bool {
-        self.netfn.is_none_or(|n| n == netfn) && self.cmd.is_none_or(|c| c == cmd)
+        (self.armed_by.is_none() || self.armed)
+            && self.netfn.is_none_or(|n| n == netfn)
+            && self.cmd.is_none_or(|c| c == cmd)
     }
 
     /// Counts one selected request and says whether the rule fires for it.
@@ -260,6 +279,9 @@ impl fmt::Display for Rule {
         if let Some(k) = self.count {
             write!(f, " count={k}")?;
         }
+        if let Some((n, c)) = self.armed_by {
+            write!(f, " armed-by=0x{n:02x}/0x{c:02x}")?;
+        }
         write!(f, " action={}", self.action)?;
         if matches!(self.action, Action::AttnStorm { .. }) && self.gap_ms > 0 {
             write!(f, " gap={}", self.gap_ms)?;
@@ -298,6 +320,11 @@ impl Plan {
     /// not use up their `count`.
     pub fn decide(&mut self, netfn: u8, cmd: u8) -> Decision {
         let mut d = Decision::default();
+        for rule in &mut self.rules {
+            if rule.armed_by == Some((netfn, cmd)) {
+                rule.armed = true;
+            }
+        }
         for (i, rule) in self.rules.iter_mut().enumerate() {
             if !rule.selects(netfn, cmd) || !rule.select_and_check() {
                 continue;
@@ -423,6 +450,16 @@ fn parse_action(v: &str) -> Result<Action, String> {
         "corrupt-netfn" => no_arg(Action::CorruptNetfn),
         "corrupt-cmd" => no_arg(Action::CorruptCmd),
         "truncate" => Ok(Action::Truncate(bytes_arg(arg, name, 0)?)),
+        "patch" => {
+            let a = arg.ok_or("patch needs =BYTE:VALUE")?;
+            let (at, value) = a
+                .split_once(':')
+                .ok_or_else(|| format!("patch wants BYTE:VALUE, not {a:?}"))?;
+            Ok(Action::Patch {
+                at: bytes_arg(Some(at), name, 0)?,
+                value: u8::try_from(num_in(value, 0, 0xff, name)?).map_err(|e| e.to_string())?,
+            })
+        }
         "oversize" => Ok(Action::Oversize(bytes_arg(arg, name, 1)?)),
         "garbage" => Ok(Action::Garbage(bytes_arg(arg, name, 1)?)),
         "unsolicited" => no_arg(Action::Unsolicited),
@@ -476,6 +513,8 @@ pub fn parse_rule(line: &str) -> Result<Option<Rule>, String> {
         every: None,
         count: None,
         after: 0,
+        armed_by: None,
+        armed: false,
         action: Action::Drop,
         gap_ms: 0,
         selected: 0,
@@ -501,10 +540,19 @@ pub fn parse_rule(line: &str) -> Result<Option<Rule>, String> {
             "count" if rule.count.is_none() => rule.count = Some(num_in(v, 1, u64::MAX, k)?),
             "after" if after.is_none() => after = Some(num_in(v, 0, u64::MAX, k)?),
             "gap" if gap.is_none() => gap = Some(num_in(v, 0, 10_000, k)?),
-            "action" if action.is_none() => action = Some(parse_action(v)?),
-            "netfn" | "cmd" | "nth" | "every" | "count" | "after" | "gap" | "action" => {
-                return Err(dup())
+            "armed-by" if rule.armed_by.is_none() => {
+                let (n, c) = v
+                    .split_once('/')
+                    .ok_or_else(|| format!("armed-by wants NETFN/CMD, not {v:?}"))?;
+                let n = u8::try_from(num_in(n, 0, 0x3f, "armed-by netfn")?)
+                    .map_err(|e| e.to_string())?;
+                let c =
+                    u8::try_from(num_in(c, 0, 0xff, "armed-by cmd")?).map_err(|e| e.to_string())?;
+                rule.armed_by = Some((n, c));
             }
+            "action" if action.is_none() => action = Some(parse_action(v)?),
+            "netfn" | "cmd" | "nth" | "every" | "count" | "after" | "gap" | "armed-by"
+            | "action" => return Err(dup()),
             _ => return Err(format!("unknown key {k:?}")),
         }
     }
@@ -583,6 +631,7 @@ mod tests {
             ("events=3", Action::Events(3)),
             ("commands=2", Action::Commands(2)),
             ("lan-commands=4", Action::LanCommands(4)),
+            ("patch=4:0x12", Action::Patch { at: 4, value: 0x12 }),
         ];
         for (text, want) in cases {
             let r = one(&format!("match action={text}"));
@@ -658,6 +707,25 @@ mod tests {
         let mut p = parse_plan("match count=3 action=drop").unwrap();
         let n = (0..10).filter(|_| fired(&mut p, 0, 0).is_some()).count();
         assert_eq!(n, 3);
+
+        // Armed in-band: nothing until 0x30/0x7f has passed, which the
+        // rule does not select itself; the later rule wins while armed.
+        let mut p = parse_plan(
+            "match netfn=6 cmd=1 armed-by=0x30/0x7f action=patch=4:0x12\nmatch netfn=6 cmd=1 action=delay=1",
+        )
+        .unwrap();
+        assert_eq!(fired(&mut p, 6, 1), Some(1));
+        assert_eq!(p.rules[0].selected, 0);
+        assert_eq!(fired(&mut p, 0x30, 0x7f), None);
+        assert_eq!(fired(&mut p, 6, 1), Some(0));
+        assert_eq!(fired(&mut p, 6, 1), Some(0));
+        assert_eq!(
+            p.rules[0].to_string(),
+            "match netfn=0x06 cmd=0x01 armed-by=0x30/0x7f action=patch=4:0x12"
+        );
+        assert!(parse_rule("match armed-by=0x30 action=drop").is_err());
+        assert!(parse_rule("match armed-by=0x40/1 action=drop").is_err());
+        assert!(parse_rule("match action=patch=4").is_err());
     }
 
     #[test]

@@ -1028,6 +1028,13 @@ impl Engine {
                 }
                 self.send_qemu(m.encode(), delay);
             }
+            Action::Patch { at, value } => {
+                let mut m = rsp;
+                if let Some(b) = m.data.get_mut(at) {
+                    *b = value;
+                }
+                self.send_qemu(m.encode(), delay);
+            }
             Action::Truncate(n) => {
                 let mut body = rsp.header_and_data();
                 body.truncate(n.saturating_add(1));
