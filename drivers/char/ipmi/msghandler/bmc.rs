@@ -9,11 +9,20 @@
 //! GUID, or, when an interface's BMC gives none, the same product and
 //! device ID.
 //!
-//! The identity is the one read at registration (upstream reads it again
-//! when an attribute is read more than 10 s after the last time; a BMC's
-//! identity changes with a firmware update, after which the interface is
-//! registered again anyway).
+//! The identity is read again from the BMC (Get Device ID and Get Device
+//! GUID, through the BMC's first interface) when an attribute is read 10 s
+//! or more after the last time, as upstream does, so that a firmware
+//! update shows without reloading the driver. Unlike upstream, a read
+//! never waits without bound (the questions are bounded as at
+//! registration), never fails because the BMC is resetting or does not
+//! answer (the last identity is shown), and an identity whose GUID,
+//! manufacturer, product or device ID changed is shown as it is on the
+//! same device, with a warning, instead of moving the interface to
+//! another BMC device. The identity and the time it was read are kept
+//! under the BMC list's lock; which attributes are visible is settled at
+//! registration.
 
+use crate::intf::now_ms;
 use crate::ipmi::device_id::DeviceId;
 use core::fmt::Write;
 use core::ptr::null_mut;
@@ -60,11 +69,22 @@ unsafe impl Sync for StaticsCell {}
 
 static STATICS: StaticsCell = StaticsCell(Opaque::zeroed());
 
+/// How long an identity read from the BMC is shown before it is read
+/// again (upstream's `IPMI_DYN_DEV_ID_EXPIRY`).
+const IDENTITY_MAX_AGE_MS: u64 = 10_000;
+
 /// One BMC's device.
 pub(crate) struct Bmc {
     pdev: *mut bindings::platform_device,
     id: DeviceId,
     guid: Option<[u8; 16]>,
+    /// When `id` was last read (or last asked for), in `now_ms()` time.
+    read_at_ms: u64,
+    /// Whether `aux_firmware_revision` and `guid` are visible (settled at
+    /// registration: sysfs asks while the device is added, under the
+    /// list's lock).
+    shows_aux: bool,
+    shows_guid: bool,
     /// The interfaces on it: number and device.
     intfs: KVec<(i32, *mut bindings::device)>,
 }
@@ -90,9 +110,13 @@ fn write_guid(out: &mut impl Write, g: &[u8; 16]) -> core::fmt::Result {
     Ok(())
 }
 
-/// Writes attribute `index` of `bmc` as upstream does.
-fn show_value(bmc: &Bmc, index: usize, out: &mut impl Write) -> core::fmt::Result {
-    let id = &bmc.id;
+/// Writes attribute `index` of identity `id` and `guid` as upstream does.
+fn show_value(
+    id: &DeviceId,
+    guid: Option<&[u8; 16]>,
+    index: usize,
+    out: &mut impl Write,
+) -> core::fmt::Result {
     match index {
         0 => writeln!(out, "{}", id.device_id),
         1 => writeln!(out, "{}", (id.device_revision & 0x80) >> 7),
@@ -117,7 +141,7 @@ fn show_value(bmc: &Bmc, index: usize, out: &mut impl Write) -> core::fmt::Resul
                 a[3], a[2], a[1], a[0]
             )
         }
-        _ => match &bmc.guid {
+        _ => match guid {
             Some(g) => {
                 write_guid(out, g)?;
                 out.write_char('\n')
@@ -159,14 +183,23 @@ unsafe extern "C" fn show(
     let first = STATICS.0.get().cast::<bindings::device_attribute>();
     // SAFETY: `attr` is one of `STATICS.attrs`, which starts the structure.
     let index = unsafe { attr.offset_from(first) } as usize;
-    // SAFETY: a BMC device's driver data is its `Bmc`, alive while the
-    // device is registered (sysfs calls end before it goes).
-    let bmc = unsafe { &*bindings::dev_get_drvdata(dev).cast::<Bmc>() };
+    // A BMC device's driver data is its `Bmc`, alive until the device is
+    // unregistered, which waits for this call to end; its fields are read
+    // and written under the list's lock only.
+    // SAFETY: `dev` is the device sysfs calls for.
+    let bmc = unsafe { bindings::dev_get_drvdata(dev) }.cast::<Bmc>();
+    // SAFETY: inside an attribute call of a registered BMC device.
+    unsafe { refresh(bmc) };
+    let (id, guid) = {
+        let _list = BMCS.lock();
+        // SAFETY: as above, under the lock.
+        unsafe { ((*bmc).id, (*bmc).guid) }
+    };
     let mut page = Page {
         buf: buf.cast(),
         len: 0,
     };
-    match show_value(bmc, index, &mut page) {
+    match show_value(&id, guid.as_ref(), index, &mut page) {
         Ok(()) => page.len as isize,
         Err(_) => ENOENT.to_errno() as isize,
     }
@@ -184,11 +217,12 @@ unsafe extern "C" fn is_visible(
 ) -> u16 {
     // SAFETY: the kobject is the one of a BMC device.
     let dev = unsafe { kernel::container_of!(kobj, bindings::device, kobj) };
-    // SAFETY: as in `show`; set before the device was added.
+    // SAFETY: as in `show`; `shows_aux` and `shows_guid` are set before
+    // the device is added and never change.
     let bmc = unsafe { &*bindings::dev_get_drvdata(dev).cast::<Bmc>() };
     let shown = match index as usize {
-        AUX => bmc.id.aux_firmware_revision.is_some(),
-        GUID => bmc.guid.is_some(),
+        AUX => bmc.shows_aux,
+        GUID => bmc.shows_guid,
         _ => true,
     };
     if shown {
@@ -196,6 +230,56 @@ unsafe extern "C" fn is_visible(
         unsafe { (*attr).mode }
     } else {
         0
+    }
+}
+
+/// Reads the identity of `bmc` again if it is older than
+/// [`IDENTITY_MAX_AGE_MS`]; one reader asks, the others meanwhile show
+/// what there is.
+///
+/// # Safety
+///
+/// `bmc` is the driver data of a registered BMC device, inside one of its
+/// attribute calls.
+unsafe fn refresh(bmc: *mut Bmc) {
+    let now = now_ms();
+    let num = {
+        let _list = BMCS.lock();
+        // SAFETY: alive (caller), under the lock.
+        let b = unsafe { &mut *bmc };
+        if now.saturating_sub(b.read_at_ms) < IDENTITY_MAX_AGE_MS {
+            return;
+        }
+        b.read_at_ms = now;
+        match b.intfs.first() {
+            Some((num, _)) => *num,
+            None => return,
+        }
+    };
+    let Some(intf) = crate::find_intf(num) else {
+        return;
+    };
+    let Some((id, guid)) = intf.refresh_identity() else {
+        return;
+    };
+    let _list = BMCS.lock();
+    // SAFETY: as above.
+    let b = unsafe { &mut *bmc };
+    let moved = id.manufacturer_id != b.id.manufacturer_id
+        || id.product_id != b.id.product_id
+        || id.device_id != b.id.device_id
+        || (guid.is_some() && b.guid.is_some() && guid != b.guid);
+    if moved {
+        pr_warn!(
+            "BMC of interface {num}: its identity changed (man_id: 0x{:06x}, prod_id: 0x{:04x}, dev_id: 0x{:02x}); shown as it is\n",
+            id.manufacturer_id,
+            id.product_id,
+            id.device_id
+        );
+    }
+    b.id = id;
+    if b.shows_guid && guid.is_some() {
+        b.guid = guid;
     }
 }
 
@@ -272,6 +356,9 @@ pub(crate) fn register(
             i
         }
         None => {
+            // Room for it first: once its device is added, sysfs may call
+            // in, and it must not go again for want of memory.
+            bmcs.reserve(1, GFP_KERNEL)?;
             // The lowest number no BMC device has.
             let mut n = 0;
             // SAFETY: registered devices of ours.
@@ -283,6 +370,9 @@ pub(crate) fn register(
                     pdev: null_mut(),
                     id: *id,
                     guid,
+                    read_at_ms: now_ms(),
+                    shows_aux: id.aux_firmware_revision.is_some(),
+                    shows_guid: guid.is_some(),
                     intfs: KVec::new(),
                 },
                 GFP_KERNEL,
@@ -314,10 +404,8 @@ pub(crate) fn register(
                 id.product_id,
                 id.device_id
             );
-            bmcs.push(bmc, GFP_KERNEL).inspect_err(|_| {
-                // SAFETY: added above, not yet linked to.
-                unsafe { bindings::platform_device_unregister(pdev) };
-            })?;
+            // Within the room reserved above: cannot fail.
+            bmcs.push_within_capacity(bmc).map_err(|_| ENOMEM)?;
             bmcs.len() - 1
         }
     };
@@ -343,18 +431,29 @@ pub(crate) fn register(
         bmc.intfs.push((num, si_dev), GFP_KERNEL)?;
         return Ok(());
     }
-    drop_if_unused(&mut bmcs, index);
+    let unused = take_if_unused(&mut bmcs, index);
+    drop(bmcs);
+    unregister_device(unused);
     Err(Error::from_errno(linked))
 }
 
-fn drop_if_unused(bmcs: &mut KVec<KBox<Bmc>>, index: usize) {
+/// Takes the BMC at `index` off the list if no interface is left on it.
+fn take_if_unused(bmcs: &mut KVec<KBox<Bmc>>, index: usize) -> Option<KBox<Bmc>> {
     if bmcs.get(index).is_some_and(|b| b.intfs.is_empty()) {
-        if let Ok(b) = bmcs.remove(index) {
-            // SAFETY: our registered device; unregistering waits for its
-            // attribute readers, after which `b` may go.
-            unsafe { bindings::platform_device_unregister(b.pdev) };
-            drop(b);
-        }
+        bmcs.remove(index).ok()
+    } else {
+        None
+    }
+}
+
+/// Unregisters a BMC's device taken off the list, outside the list's lock:
+/// unregistering waits for its attribute readers, which take that lock.
+fn unregister_device(bmc: Option<KBox<Bmc>>) {
+    if let Some(b) = bmc {
+        // SAFETY: our registered device; once unregistered no attribute
+        // call is left, after which `b` may go.
+        unsafe { bindings::platform_device_unregister(b.pdev) };
+        drop(b);
     }
 }
 
@@ -380,5 +479,7 @@ pub(crate) fn unregister(num: i32) {
             }
         }
     }
-    drop_if_unused(&mut bmcs, index);
+    let unused = take_if_unused(&mut bmcs, index);
+    drop(bmcs);
+    unregister_device(unused);
 }

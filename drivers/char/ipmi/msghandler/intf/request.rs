@@ -454,6 +454,35 @@ impl Intf {
         unsafe { this.sysfs.add(this, this.si_dev) }
     }
 
+    /// Asks the BMC for its Device ID and GUID again (the BMC device's
+    /// attributes, read 10 s after the last time, as upstream does: a
+    /// firmware update changes the revisions without re-registering the
+    /// interface). `None` while the BMC is in maintenance (resetting or
+    /// being updated) or when it does not answer: the caller keeps what
+    /// it has. Bounded like registration's questions.
+    pub(crate) fn refresh_identity(&self) -> Option<(DeviceId, Option<[u8; 16]>)> {
+        if self.inner.lock().maint.state() != crate::ipmi::maintenance::State::Off {
+            return None;
+        }
+        let (rsp, n) = self.query(route::GET_DEVICE_ID_CMD, &[]).ok()?;
+        let id = DeviceId::decode(NetFn::from_netfn_lun(rsp[0]), rsp[1], &rsp[2..n.max(2)]).ok()?;
+        let guid = match self.query(route::GET_DEVICE_GUID_CMD, &[]) {
+            Ok((rsp, n)) if n >= 19 && rsp[2] == 0 => {
+                let mut g = [0u8; 16];
+                put(&mut g, &rsp[3..19]);
+                Some(g)
+            }
+            _ => None,
+        };
+        let mut g = self.inner.lock();
+        g.version = id.ipmi_version();
+        g.device_id = Some(id);
+        if guid.is_some() {
+            g.guid = guid;
+        }
+        Some((id, g.guid))
+    }
+
     /// The BMC's Device ID answer and GUID, from registration.
     pub(crate) fn identity(&self) -> (Option<DeviceId>, Option<[u8; 16]>) {
         let g = self.inner.lock();

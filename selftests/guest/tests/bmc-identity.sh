@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+# The BMC device's identity follows the BMC (fault plan commands: after
+# OEM 0x30/0x7e the BMC's Get Device ID says firmware 2.12, after
+# 0x30/0x7f 2.13, as after a firmware update that needs no new driver).
+# Upstream's handler reads the identity again when an attribute is read
+# 10 s after the last time; ours must too: over upstream's stack, then our
+# handler under upstream's leaves, in the same boot, firmware_revision
+# must show the new revision 11 s after the change, and an attribute read
+# must not take long while doing it.
+
+tap_expect 6
+fw=/sys/class/ipmi/ipmi0/device/bmc/firmware_revision
+
+# follows TRIGGER WANT: the firmware revision changes (TRIGGER, an OEM
+# cmd), and 11 s later the attribute shows WANT; the slowest of its reads
+# in between (each at most 3 s).
+follows() {
+	local t0 ms slowest=0 got
+	ipmitool raw 0x30 "$1" >/dev/null 2>&1
+	for _ in 1 2 3 4 5 6 7 8 9 10 11; do
+		sleep 1
+		t0=$(date +%s%N)
+		got=$(cat "$fw") || return 1
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		[ "$ms" -le "$slowest" ] || slowest=$ms
+	done
+	echo "firmware_revision: $got (slowest read $slowest ms)"
+	[ "$got" = "$2" ] && [ "$slowest" -lt 3000 ]
+}
+
+tap_run "upstream's stack loads" load_stack c
+tap_run "upstream's handler: firmware_revision reads 2.11" grep -qx 2.11 "$fw"
+tap_run "upstream's handler: the new firmware revision shows within 11 s" follows 0x7e 2.12
+tap_run "our handler in place, under upstream's leaves" load_stack msghandler
+tap_run "our handler: firmware_revision reads 2.12 (registered after the change)" grep -qx 2.12 "$fw"
+tap_run "our handler: the new firmware revision shows within 11 s" follows 0x7f 2.13
+unload_all
