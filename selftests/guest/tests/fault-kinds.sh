@@ -8,7 +8,8 @@
 # stack: the client's outcome (answers, errors by completion code, lost,
 # wrong), the faults the proxy applied meanwhile (read from its log, which
 # the host writes into $OUT), the interface's counters that moved, and
-# how long Get Device ID takes right after. Every line goes to
+# how long Get Device ID takes right after (over SSIF, 3 of 5 answered
+# and the others refused as a predecessor's answer). Every line goes to
 # $OUT/fault-kinds.txt. Upstream's outcomes are recorded, never judged; a
 # stack of ours fails a kind if a request was lost or answered wrong, if
 # the plan's fault did not happen, if a "busy" did not reach the client as
@@ -126,6 +127,17 @@ counted() {
 answers_after() {
 	local t0 out
 	t0=$(date +%s%N)
+	if [ "$INTF" = ssif ]; then
+		# QEMU's smbus-ipmi under upstream's ipmi_ssif hands a late
+		# response's predecessor out (Documentation/design.md), which the
+		# handler refuses as 0xff when its cmd differs: seen on the first
+		# Get Device ID after a kind, beside other boots. Of 5, 3 must
+		# be answered and every other one refused that way.
+		out=$(IPMI_FAULTS_LINGER_MS=0 "$tools/ipmi-faults" 0x06 0x01 5 5000 2>&1) || { echo "$out"; return 1; }
+		[[ "$out" =~ ^answered=([3-5])\ errors=([0-9]+)\ codes=(-|ff:[0-9]+)\  ]] || { echo "$out"; return 1; }
+		echo "$((($(date +%s%N) - t0) / 1000000)) ms for 5 (${BASH_REMATCH[1]} answered)"
+		return 0
+	fi
 	out=$(IPMI_FAULTS_LINGER_MS=0 "$tools/ipmi-faults" 0x06 0x01 3 5000 2>&1) || { echo "$out"; return 1; }
 	grep -q '^answered=3 ' <<<"$out" || { echo "$out"; return 1; }
 	echo "$((($(date +%s%N) - t0) / 1000000)) ms for 3"
