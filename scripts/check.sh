@@ -50,6 +50,9 @@ for ko in drivers/char/ipmi/msghandler/ipmi_msghandler.ko drivers/char/ipmi/devi
 	[ -f "$mods/$ko" ] || die "$ko was not built"
 done
 
+phase "stack frames of our modules (none over 1.5 KiB)"
+scripts/check-frames.sh
+
 phase "an export with the wrong prototype must not build"
 # ipmi_export! guards every exported function against upstream's C
 # prototype; this module exports one with the wrong return type.
@@ -71,6 +74,7 @@ debug_cached=false
 if $debug_cached; then
 	phase "debug kernel (KASAN, lockdep, kmemleak): cached; our modules for it"
 	KVARIANT=debug scripts/build-modules.sh
+	KVARIANT=debug FRAME_LIMIT=2048 scripts/check-frames.sh
 else
 	# From a fresh machine: the debug kernel builds (about 15 minutes of
 	# both CPUs) at the lowest priority while the guest kernel's boots
@@ -95,6 +99,7 @@ else
 	trap - EXIT
 	cat "$debug_log"
 	KVARIANT=debug scripts/build-modules.sh
+	KVARIANT=debug FRAME_LIMIT=2048 scripts/check-frames.sh
 	phase "VM suite, debug kernel"
 	selftests/run '@debug$'
 fi

@@ -291,20 +291,20 @@ pub struct Registration<T: Smi> {
     inner: Arc<Inner<T>>,
 }
 
-impl<T: Smi> Registration<T> {
-    /// Initialises the driver's data with `smi` and registers it for the
-    /// device `dev` at IPMB slave address `slave_addr` (0 for the default,
-    /// 0x20).
-    ///
-    /// # Safety
-    ///
-    /// `dev` must be a live device that outlives the registration.
-    pub unsafe fn new(
-        owner: &'static kernel::ThisModule,
-        smi: impl PinInit<T, Error>,
-        dev: *mut kernel::bindings::device,
-        slave_addr: u8,
-    ) -> Result<Self> {
+/// The driver's data for an interface, allocated and not registered yet.
+///
+/// Apart from [`Registration`] so that a driver builds its state (a state
+/// machine with its buffers is most of a KiB) in a frame that is gone
+/// before registration's deep call chain (Device ID, channel scan, the BMC
+/// device and its driver-core probe) runs on the same stack.
+pub struct Unregistered<T: Smi> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T: Smi> Unregistered<T> {
+    /// Initialises the driver's data with `smi`.
+    #[inline(never)]
+    pub fn new(smi: impl PinInit<T, Error>) -> Result<Self> {
         let inner = Arc::pin_init(
             try_pin_init!(Inner {
                 intf: AtomicPtr::new(ptr::null_mut()),
@@ -312,6 +312,22 @@ impl<T: Smi> Registration<T> {
             }? Error),
             GFP_KERNEL,
         )?;
+        Ok(Unregistered { inner })
+    }
+
+    /// Registers the interface for the device `dev` at IPMB slave address
+    /// `slave_addr` (0 for the default, 0x20).
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a live device that outlives the registration.
+    pub unsafe fn register(
+        self,
+        owner: &'static kernel::ThisModule,
+        dev: *mut kernel::bindings::device,
+        slave_addr: u8,
+    ) -> Result<Registration<T>> {
+        let inner = self.inner;
         let send_info = ptr::from_ref::<Inner<T>>(&inner)
             .cast_mut()
             .cast::<c_void>();
@@ -329,6 +345,25 @@ impl<T: Smi> Registration<T> {
         })?;
         // INVARIANT: ipmi_add_smi succeeded with `inner` as `send_info`.
         Ok(Registration { inner })
+    }
+}
+
+impl<T: Smi> Registration<T> {
+    /// Initialises the driver's data with `smi` and registers it for the
+    /// device `dev` at IPMB slave address `slave_addr` (0 for the default,
+    /// 0x20).
+    ///
+    /// # Safety
+    ///
+    /// `dev` must be a live device that outlives the registration.
+    pub unsafe fn new(
+        owner: &'static kernel::ThisModule,
+        smi: impl PinInit<T, Error>,
+        dev: *mut kernel::bindings::device,
+        slave_addr: u8,
+    ) -> Result<Self> {
+        // SAFETY: the caller's promise about `dev`.
+        unsafe { Unregistered::new(smi)?.register(owner, dev, slave_addr) }
     }
 
     /// The driver's data.

@@ -16,6 +16,8 @@
 //! registration without limit): a registration beyond it is refused as
 //! upstream refuses one it cannot allocate (`-ENOMEM`).
 
+use core::ptr;
+
 /// Channels a registration can name (upstream's `IPMI_NUM_CHANNELS`).
 pub const CHANNELS: u8 = 16;
 /// Every channel (upstream's `IPMI_CHAN_ALL`, what the plain
@@ -77,6 +79,25 @@ impl<U: Copy + PartialEq, const N: usize> CmdRcvrs<U, N> {
         CmdRcvrs {
             entries: [None; N],
             len: 0,
+        }
+    }
+
+    /// Writes an empty table at `this`, entry by entry (see
+    /// `SeqTable::write_empty`: the table is KiB, not for the stack).
+    ///
+    /// # Safety
+    ///
+    /// `this` must be valid for writes of a `Self` and aligned. Whatever
+    /// was there is overwritten without being dropped.
+    pub unsafe fn write_empty(this: *mut Self) {
+        // SAFETY: the caller makes `this` valid for writes; every field is
+        // written through it exactly once.
+        unsafe {
+            let entries = ptr::addr_of_mut!((*this).entries).cast::<Option<Receiver<U>>>();
+            for i in 0..N {
+                entries.add(i).write(None);
+            }
+            ptr::addr_of_mut!((*this).len).write(0);
         }
     }
 

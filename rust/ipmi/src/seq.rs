@@ -31,6 +31,8 @@
 //! - The search for a free slot covers all 64 (upstream's loop skips the
 //!   slot before the cursor).
 
+use core::ptr;
+
 /// Slots: IPMB's sequence numbers.
 pub const SLOTS: usize = 64;
 /// Bits of the per-slot count in a message id.
@@ -158,17 +160,44 @@ impl<T, K: Copy + PartialEq> Default for SeqTable<T, K> {
     }
 }
 
-impl<T, K: Copy + PartialEq> SeqTable<T, K> {
-    /// An empty table.
-    pub fn new() -> Self {
+impl<T, K> SeqTable<T, K> {
+    /// An empty table. A constant, so that the kernel can write it straight
+    /// into the interface's allocation: the table is a few KiB, too much
+    /// to build on a kernel stack and move.
+    pub const fn new() -> Self {
         SeqTable {
-            slots: core::array::from_fn(|_| Slot::Free),
+            slots: [const { Slot::Free }; SLOTS],
             seqids: [0; SLOTS],
             cursor: 0,
             in_use: 0,
         }
     }
 
+    /// Writes an empty table at `this`, one slot at a time: the table is a
+    /// few KiB, and a value built by [`SeqTable::new`] and moved would take
+    /// them from the stack first (a kernel stack is 16 KiB, and interfaces
+    /// register deep inside a driver's probe).
+    ///
+    /// # Safety
+    ///
+    /// `this` must be valid for writes of a `Self` and aligned. Whatever
+    /// was there is overwritten without being dropped.
+    pub unsafe fn write_empty(this: *mut Self) {
+        // SAFETY: the caller makes `this` valid for writes; every field is
+        // written through it exactly once, the slots one by one.
+        unsafe {
+            let slots = ptr::addr_of_mut!((*this).slots).cast::<Slot<T, K>>();
+            for i in 0..SLOTS {
+                slots.add(i).write(Slot::Free);
+            }
+            ptr::addr_of_mut!((*this).seqids).write([0; SLOTS]);
+            ptr::addr_of_mut!((*this).cursor).write(0);
+            ptr::addr_of_mut!((*this).in_use).write(0);
+        }
+    }
+}
+
+impl<T, K: Copy + PartialEq> SeqTable<T, K> {
     /// Requests waiting (the handler watches for messages while any are).
     pub const fn in_use(&self) -> usize {
         self.in_use

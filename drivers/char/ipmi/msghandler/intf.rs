@@ -25,6 +25,7 @@ use crate::ipmi::msg::{Lun, NetFn, MAX_MSG_LENGTH};
 use crate::ipmi::request::{check as check_request, RequestError};
 use crate::ipmi::route::{self, Kind};
 use crate::ipmi::seq::{Answer, Expired, MsgId, SeqTable, Timing};
+use crate::kext::inplace::write_with;
 use crate::kext::sysfs::{AttrGroup, Page, Show};
 use crate::kext::work as kwork;
 use crate::msgs::{self, Fifo};
@@ -380,15 +381,19 @@ impl Intf {
         if slave_addr != 0 {
             addr[0] = slave_addr;
         }
-        let inner = Inner {
+        // The tables are KiB and this runs deep in a driver's probe: they
+        // are written in place (see kext::inplace).
+        let inner = init!(Inner {
             curr: null_mut(),
             xmit_hp: Fifo::new(),
             xmit: Fifo::new(),
             received: Fifo::new(),
             deliver: Fifo::new(),
-            seq: SeqTable::new(),
+            // SAFETY: `write_empty` writes a whole empty table.
+            seq <- unsafe { write_with(SeqTable::write_empty) },
             maint: Maintenance::new(),
-            rcvrs: CmdRcvrs::new(),
+            // SAFETY: as above.
+            rcvrs <- unsafe { write_with(CmdRcvrs::write_empty) },
             events: WaitingEvents::new(),
             event_waiters: 0,
             watchdog_users: 0,
@@ -402,7 +407,7 @@ impl Intf {
             answer: None,
             own_count: 0,
             timer_at: None,
-        };
+        });
         Arc::pin_init(
             pin_init!(Intf {
                 num: AtomicI32::new(-1),

@@ -50,6 +50,7 @@ pub mod glue {
 /// The kernel abstractions this module uses that the kernel crate lacks.
 #[path = "../../../../rust/kext"]
 pub mod kext {
+    pub mod inplace;
     pub mod modparam;
     pub mod panic;
     pub mod sysfs;

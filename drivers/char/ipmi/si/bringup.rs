@@ -80,8 +80,8 @@ impl Slot {
             return None;
         };
         waiting.tries = waiting.tries.saturating_add(1);
-        let machine = match probe_bmc(&waiting.regs, waiting.config.si_type) {
-            Ok(machine) => machine,
+        let probed = match probe_bmc(&waiting.regs, waiting.config.si_type) {
+            Ok(probed) => probed,
             Err(_) => return Some(retry_delay_ms(waiting.tries)),
         };
         let Stage::Waiting(waiting) = core::mem::replace(&mut *stage, Stage::Gone) else {
@@ -96,7 +96,7 @@ impl Slot {
             waiting.tries + 1,
             secs
         );
-        match register(waiting.regs, machine, &waiting.config, waiting.dev) {
+        match register(waiting.regs, probed, &waiting.config, waiting.dev) {
             Ok(registration) => {
                 *stage = Stage::Up {
                     _registration: registration,
@@ -131,8 +131,8 @@ impl Bound {
         config: SiConfig,
     ) -> Result<Bound> {
         let stage = match probe_bmc(&regs, config.si_type) {
-            Ok(machine) => Stage::Up {
-                _registration: register(regs, machine, &config, dev_ref)?,
+            Ok(probed) => Stage::Up {
+                _registration: register(regs, probed, &config, dev_ref)?,
             },
             Err(_) => {
                 dev_warn!(

@@ -30,6 +30,7 @@ use crate::kext::ioregs::Space;
 use crate::kext::irq::{Handler, RawIrq};
 use crate::kext::sysfs::{AttrGroup, Page, Show};
 use crate::regs::{Bank, SiType};
+use crate::Probed;
 use core::fmt::Write;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -585,15 +586,17 @@ impl Engine {
     pub(crate) fn new(
         regs: IoRegs,
         si_type: SiType,
-        machine: Machine,
-        quirks: Quirks,
+        probed: KBox<Probed>,
         irq_number: Option<u32>,
         info: Info,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Engine {
             sysfs <- AttrGroup::new(),
             state <- new_spinlock_irq!(
-                State::new(machine, quirks, irq_number.is_some()),
+                {
+                    let Probed { machine, quirks } = KBox::into_inner(probed);
+                    State::new(machine, quirks, irq_number.is_some())
+                },
                 "ipmi_si_state"
             ),
             timer <- HrTimer::new(),

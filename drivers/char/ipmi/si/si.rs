@@ -63,7 +63,7 @@ mod regs;
 
 use bringup::Bound;
 use engine::{micros_since, DevRef, Engine, Info, Machine};
-use glue::smi::Registration;
+use glue::smi::{Registration, Unregistered};
 use ipmi::device_id::DeviceId;
 use ipmi::msg::NetFn;
 use ipmi::si::oem::Quirks;
@@ -151,44 +151,61 @@ fn bring_up(
     Bound::new(dev, DevRef::new(raw_dev), regs, config)
 }
 
+/// What the probe learnt of a BMC: the machine, ready for the interface
+/// (BT capabilities applied), and the BMC's firmware quirks. Boxed by
+/// [`probe_bmc`]: the machine with its buffers is most of a KiB, and it
+/// travels through frames that are live while registration runs deep.
+pub(crate) struct Probed {
+    pub(crate) machine: Machine,
+    pub(crate) quirks: Quirks,
+}
+
 /// Asks the BMC behind `regs` who it is (and, on BT, its capabilities),
-/// sleeping between polls: the machine ready for the interface, or `EIO`
-/// when the BMC does not answer well.
-fn probe_bmc(regs: &IoRegs, si_type: SiType) -> Result<(Machine, Quirks)> {
-    let mut machine = Machine::new(si_type);
+/// sleeping between polls: what it learnt, or `EIO` when the BMC does not
+/// answer well.
+fn probe_bmc(regs: &IoRegs, si_type: SiType) -> Result<KBox<Probed>> {
+    let mut probed = KBox::new(
+        Probed {
+            machine: Machine::new(si_type),
+            quirks: Quirks::default(),
+        },
+        GFP_KERNEL,
+    )?;
+    let machine = &mut probed.machine;
     let mut id = [0u8; 32];
-    let n = transact(&mut machine, regs, si_type, &GET_DEVICE_ID, &mut id)?;
+    let n = transact(machine, regs, si_type, &GET_DEVICE_ID, &mut id)?;
     if n < 3 || id[2] != 0 {
         return Err(EIO);
     }
-    // A Device ID too short to decode only means no firmware quirks.
-    let quirks = DeviceId::decode(NetFn::from_netfn_lun(id[0]), id[1], &id[2..n])
-        .map(|d| Quirks::for_bmc(&d, si_type == SiType::Bt))
-        .unwrap_or_default();
     if si_type == SiType::Bt {
         let mut caps = [0u8; 16];
         let n = transact(
-            &mut machine,
+            machine,
             regs,
             si_type,
             &sm::bt::GET_BT_CAPABILITIES,
             &mut caps,
         );
-        if let (Machine::Bt(bt), Ok(n)) = (&mut machine, n) {
+        if let (Machine::Bt(bt), Ok(n)) = (machine, n) {
             // Unusable capabilities leave the defaults, as upstream.
             let _ = bt.apply_capabilities(caps.get(..n).unwrap_or(&[]));
         }
     }
-    Ok((machine, quirks))
+    // A Device ID too short to decode only means no firmware quirks.
+    probed.quirks = DeviceId::decode(NetFn::from_netfn_lun(id[0]), id[1], &id[2..n])
+        .map(|d| Quirks::for_bmc(&d, si_type == SiType::Bt))
+        .unwrap_or_default();
+    Ok(probed)
 }
 
 /// Registers the interface whose BMC answered.
 fn register(
     regs: IoRegs,
-    (machine, quirks): (Machine, Quirks),
+    probed: KBox<Probed>,
     config: &SiConfig,
     dev: DevRef,
 ) -> Result<Registration<Engine>> {
+    let quirks = probed.quirks;
     if quirks.any() {
         let oem = if quirks.oem_flags_mean_receive {
             "OEM data flags read as a received message"
@@ -213,12 +230,12 @@ fn register(
         dev,
         slave_addr: config.slave_addr,
     };
+    let engine = Unregistered::new(Engine::new(regs, config.si_type, probed, config.irq, info))?;
     // SAFETY: the device outlives its binding, which owns the
     // registration.
     let registration = unsafe {
-        Registration::new(
+        engine.register(
             &<IpmiSi as kernel::ModuleMetadata>::THIS_MODULE,
-            Engine::new(regs, config.si_type, machine, quirks, config.irq, info),
             raw_dev,
             config.slave_addr,
         )

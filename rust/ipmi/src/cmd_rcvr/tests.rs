@@ -118,3 +118,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_table_written_in_place_is_empty_and_holds_n() {
+    let mut mem = core::mem::MaybeUninit::<CmdRcvrs<u8, 4>>::uninit();
+    // SAFETY: `mem` is valid and aligned for one table, and the 0x5a bytes
+    // are overwritten before any is read as a table.
+    let rcvrs = unsafe {
+        mem.as_mut_ptr()
+            .cast::<u8>()
+            .write_bytes(0x5a, core::mem::size_of::<CmdRcvrs<u8, 4>>());
+        CmdRcvrs::write_empty(mem.as_mut_ptr());
+        mem.assume_init_mut()
+    };
+    assert!(rcvrs.is_empty());
+    assert_eq!(rcvrs.find(0x30, 0x01, 0), None);
+    for cmd in 0..4 {
+        rcvrs.register(cmd, 0x30, cmd, ALL_CHANNELS).unwrap();
+    }
+    assert_eq!(rcvrs.len(), 4);
+    assert!(rcvrs.register(9, 0x30, 9, ALL_CHANNELS).is_err());
+}

@@ -315,3 +315,25 @@ proptest! {
         prop_assert_eq!(table.next_deadline(), None);
     }
 }
+
+#[test]
+fn a_table_written_in_place_is_empty_and_fills_all_slots() {
+    // Over garbage, as a fresh allocation would be.
+    let mut mem = core::mem::MaybeUninit::<SeqTable<u32, u8>>::uninit();
+    // SAFETY: `mem` is valid and aligned for one table, and 0xa5 bytes
+    // are overwritten before any is read as a table.
+    let table = unsafe {
+        mem.as_mut_ptr()
+            .cast::<u8>()
+            .write_bytes(0xa5, core::mem::size_of::<SeqTable<u32, u8>>());
+        SeqTable::write_empty(mem.as_mut_ptr());
+        mem.assume_init_mut()
+    };
+    assert_eq!(table.in_use(), 0);
+    assert_eq!(table.next_deadline(), None);
+    let ids: HashSet<u8> = (0..SLOTS as u32)
+        .map(|i| table.insert(1, i, T, false, 0).unwrap().seq())
+        .collect();
+    assert_eq!(ids.len(), SLOTS);
+    assert!(table.insert(1, 99, T, false, 0).is_err());
+}
