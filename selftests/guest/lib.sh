@@ -102,6 +102,25 @@ load_c_stack() {
 	cmod ipmi_devintf && cmod "$(si_driver)" && wait_for /dev/ipmi0 15
 }
 
+# ssif_retry NODE CMD...: CMD loads upstream's ipmi_ssif (and whatever
+# else it loads) and NODE must then come. Upstream's ipmi_ssif, loaded
+# again against ipmi_sim through QEMU's smbus-ipmi, finds the BMC "Not
+# present" at times, up to three loads in a row, over the all-C stack as
+# well as over ours: its probe's Get Device ID reads back an answer that
+# is not its own and gives up at once. Up to six tries, each logged, the
+# module unloaded between them.
+ssif_retry() {
+	local node=$1 try
+	shift
+	for try in 1 2 3 4 5 6; do
+		"$@" && wait_for "$node" 20 && return 0
+		echo "ipmi_ssif did not register (try $try); loading it again"
+		grep -q '^ipmi_ssif ' /proc/modules && rmmod ipmi_ssif
+		sleep 2
+	done
+	return 1
+}
+
 # Tests that only need the C stack share one load of it per boot: loading
 # it again after an unload is a test of its own (upstream ipmi_ssif, after
 # a reload against ipmi_sim, sometimes finds the BMC "Not present").

@@ -72,17 +72,9 @@ load() {
 	esac && ssif_up
 }
 
-# ssif_up: upstream's ipmi_ssif, three tries (after a reload it has been
-# seen to find ipmi_sim "Not present"; each try is logged).
+# ssif_up: upstream's ipmi_ssif (lib.sh's tries).
 ssif_up() {
-	local try
-	for try in 1 2 3; do
-		cmod ipmi_ssif && wait_for /dev/ipmi0 20 && return 0
-		echo "ipmi_ssif did not register (try $try); loading it again"
-		grep -q '^ipmi_ssif ' /proc/modules && rmmod ipmi_ssif
-		sleep 2
-	done
-	return 1
+	ssif_retry /dev/ipmi0 cmod ipmi_ssif
 }
 
 # counters FILE: every numeric attribute of the interface's device.

@@ -12,20 +12,14 @@
 ko=$MODS/drivers/char/ipmi/msghandler/ipmi_msghandler.ko
 tools=$REPO/target/selftests
 work=$(mktemp -d)
-# with_leaf CMD...: CMD loads the interface driver; /dev/ipmi0 must come.
-# Upstream's ipmi_ssif, loaded again against ipmi_sim, sometimes finds
-# the BMC "Not present" (seen over the all-C stack as well): it gets
-# three tries, each logged.
+# with_leaf CMD...: CMD loads the interface driver; /dev/ipmi0 must come
+# (upstream's ipmi_ssif gets lib.sh's tries).
 with_leaf() {
-	local try
-	for try in 1 2 3; do
-		"$@" && wait_for /dev/ipmi0 20 && return 0
-		[ "$(si_driver)" = ipmi_ssif ] || return 1
-		echo "ipmi_ssif did not register (try $try); loading it again"
-		grep -q '^ipmi_ssif ' /proc/modules && rmmod ipmi_ssif
-		sleep 2
-	done
-	return 1
+	if [ "$(si_driver)" = ipmi_ssif ]; then
+		ssif_retry /dev/ipmi0 "$@"
+	else
+		"$@" && wait_for /dev/ipmi0 20
+	fi
 }
 
 # The C stack, loaded again if an earlier test of the boot unloaded it

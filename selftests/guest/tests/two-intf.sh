@@ -22,18 +22,10 @@ kcs+ssif-shared) shared=1 ;;
 esac
 tap_expect 10
 
-# ssif_up: upstream's ipmi_ssif registers the second interface; it gets
-# three tries, each logged (after a reload it has been seen to find its
-# BMC "Not present" once).
+# ssif_up: upstream's ipmi_ssif registers the second interface (lib.sh's
+# tries).
 ssif_up() {
-	local try
-	for try in 1 2 3; do
-		cmod ipmi_ssif && wait_for /dev/ipmi1 20 && return 0
-		echo "ipmi_ssif did not register (try $try); loading it again"
-		grep -q '^ipmi_ssif ' /proc/modules && rmmod ipmi_ssif
-		sleep 2
-	done
-	return 1
+	ssif_retry /dev/ipmi1 cmod ipmi_ssif
 }
 
 # load_two c|rust: the stack with ipmi_si first (interface 0, KCS), then
