@@ -14,10 +14,10 @@ ipmi=$OUT/kmemleak-ipmi.txt
 deliberate='(size 12345):' # in the report's first line; a fixed string
 rm -f "$report" "$ipmi" # a failed scan must not leave old answers to judge
 
-# kmemleak reports an object once no scanned memory holds its address;
-# a stale copy (a register or stack slot not yet reused) hides it for a
-# while: once in about ten boots the first scan missed the deliberate
-# leak. Up to four scans, each after kmemleak_scan's wait.
+# kmemleak reports an object once no memory it scans holds its address;
+# a stale copy somewhere hides one object for a while. ipmi_leak_test
+# therefore loses four buffers, at least one must be reported, and the
+# scan is tried up to four times until one is.
 scan() {
 	local n
 	insmod "$MODS/selftests/modules/ipmi_leak_test.ko" && rmmod ipmi_leak_test || return 1
@@ -25,7 +25,7 @@ scan() {
 		kmemleak_scan "$report" || return 1
 		grep -q "^unreferenced object.*$deliberate" "$report" && break
 	done
-	echo "the deliberate leak reported after $n scan(s)"
+	echo "$(grep -c "^unreferenced object.*$deliberate" "$report") of the 4 deliberate leaks reported after $n scan(s)"
 	echo "$(grep -c '^unreferenced object' "$report") suspected leaks in all"
 	kmemleak_ipmi "$report" >"$ipmi"
 	cat "$ipmi"
@@ -41,8 +41,9 @@ no_other_leak() {
 }
 
 deliberate_caught() {
-	[ "$(grep -c '^unreferenced object.*'"$deliberate" "$ipmi")" = 1 ] &&
-		grep -q 'deliberate leak' "$ipmi"
+	local n
+	n=$(grep -c '^unreferenced object.*'"$deliberate" "$ipmi")
+	[ "$n" -ge 1 ] && [ "$n" -le 4 ] && grep -q 'deliberate leak' "$ipmi"
 }
 
 tap_expect 3
