@@ -99,9 +99,110 @@ impl DeviceId {
     }
 }
 
+/// How a BMC's identity read again compares with the one its device
+/// shows (upstream's tests in `__bmc_get_device_id()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentityChange {
+    /// Nothing changed.
+    Same,
+    /// Revisions or capabilities changed (a firmware update): the same
+    /// BMC, whose channels are scanned again.
+    Revised,
+    /// Another BMC: its GUID appeared or changed, or its device,
+    /// manufacturer or product ID changed. The interface moves to the
+    /// device of the BMC it now has (and its channels are scanned again).
+    Moved,
+}
+
+impl IdentityChange {
+    /// Compares `new` (and `new_guid`, `None` when the BMC gave none) with
+    /// what was shown before.
+    pub fn of(
+        old: &DeviceId,
+        old_guid: Option<&[u8; 16]>,
+        new: &DeviceId,
+        new_guid: Option<&[u8; 16]>,
+    ) -> Self {
+        let guid_moved = match (old_guid, new_guid) {
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) => a != b,
+            // A GUID that could not be read this time is not a change.
+            (_, None) => false,
+        };
+        if guid_moved
+            || old.device_id != new.device_id
+            || old.manufacturer_id != new.manufacturer_id
+            || old.product_id != new.product_id
+        {
+            IdentityChange::Moved
+        } else if old != new {
+            IdentityChange::Revised
+        } else {
+            IdentityChange::Same
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identity_change_as_upstream_judges_it() {
+        let old = DeviceId {
+            device_id: 0x20,
+            firmware_revision_1: 2,
+            firmware_revision_2: 0x11,
+            ipmi_version: 0x02,
+            manufacturer_id: 0x0f0f0f,
+            product_id: 0x1234,
+            ..DeviceId::default()
+        };
+        let g1 = [1u8; 16];
+        let g2 = [2u8; 16];
+        let same = IdentityChange::of;
+        assert_eq!(same(&old, Some(&g1), &old, Some(&g1)), IdentityChange::Same);
+        assert_eq!(same(&old, None, &old, None), IdentityChange::Same);
+        // A GUID not read this time changes nothing; a new or other one moves.
+        assert_eq!(same(&old, Some(&g1), &old, None), IdentityChange::Same);
+        assert_eq!(same(&old, None, &old, Some(&g1)), IdentityChange::Moved);
+        assert_eq!(
+            same(&old, Some(&g1), &old, Some(&g2)),
+            IdentityChange::Moved
+        );
+        let firmware = DeviceId {
+            firmware_revision_2: 0x12,
+            ..old
+        };
+        assert_eq!(
+            same(&old, Some(&g1), &firmware, Some(&g1)),
+            IdentityChange::Revised
+        );
+        let aux = DeviceId {
+            aux_firmware_revision: Some([1, 2, 3, 4]),
+            ..old
+        };
+        assert_eq!(same(&old, None, &aux, None), IdentityChange::Revised);
+        for other in [
+            DeviceId {
+                device_id: 0x21,
+                ..old
+            },
+            DeviceId {
+                manufacturer_id: 0x0002a2,
+                ..old
+            },
+            DeviceId {
+                product_id: 0x1299,
+                ..old
+            },
+        ] {
+            assert_eq!(
+                same(&old, Some(&g1), &other, Some(&g1)),
+                IdentityChange::Moved
+            );
+        }
+    }
 
     const APP_RSP: NetFn = NetFn::APP.response();
 

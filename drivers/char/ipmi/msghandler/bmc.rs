@@ -12,24 +12,30 @@
 //! The identity is read again from the BMC (Get Device ID and Get Device
 //! GUID, through the BMC's first interface) when an attribute is read 10 s
 //! or more after the last time, as upstream does, so that a firmware
-//! update shows without reloading the driver. Unlike upstream, a read
-//! never waits without bound (the questions are bounded as at
-//! registration), never fails because the BMC is resetting or does not
-//! answer (the last identity is shown), and an identity whose GUID,
-//! manufacturer, product or device ID changed is shown as it is on the
-//! same device, with a warning, instead of moving the interface to
-//! another BMC device. The identity and the time it was read are kept
-//! under the BMC list's lock; which attributes are visible is settled at
-//! registration.
+//! update shows without reloading the driver. As upstream, a changed
+//! identity has the interface's channels scanned again, and when the GUID
+//! appeared or changed, or the manufacturer, product or device ID did,
+//! the interface is another BMC's now: it moves to that BMC's device (a
+//! new one, or one another interface already has) and its old device
+//! goes if no interface is left on it. That is done by the interface's
+//! identity work, not in the attribute read that found it, which could
+//! be a read of the very device that goes. Unlike upstream, a read never
+//! waits without bound (the questions are bounded as at registration) and
+//! never fails because the BMC is resetting or does not answer (the last
+//! identity is shown). The identity and the time it was read are kept
+//! under the BMC list's lock; which attributes are visible is settled
+//! when the device is made.
 
-use crate::intf::now_ms;
-use crate::ipmi::device_id::DeviceId;
+use crate::intf::{now_ms, Intf, NewIdentity};
+use crate::ipmi::device_id::{DeviceId, IdentityChange};
 use core::fmt::Write;
 use core::ptr::null_mut;
+use core::sync::atomic::Ordering;
 use kernel::bindings;
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 use kernel::str::{CStr, CString};
+use kernel::sync::Arc;
 use kernel::types::Opaque;
 
 /// The attribute names, in upstream's order.
@@ -262,24 +268,63 @@ unsafe fn refresh(bmc: *mut Bmc) {
     let Some((id, guid)) = intf.refresh_identity() else {
         return;
     };
-    let _list = BMCS.lock();
-    // SAFETY: as above.
-    let b = unsafe { &mut *bmc };
-    let moved = id.manufacturer_id != b.id.manufacturer_id
-        || id.product_id != b.id.product_id
-        || id.device_id != b.id.device_id
-        || (guid.is_some() && b.guid.is_some() && guid != b.guid);
-    if moved {
-        pr_warn!(
-            "BMC of interface {num}: its identity changed (man_id: 0x{:06x}, prod_id: 0x{:04x}, dev_id: 0x{:02x}); shown as it is\n",
-            id.manufacturer_id,
-            id.product_id,
-            id.device_id
-        );
+    let change = {
+        let _list = BMCS.lock();
+        // SAFETY: as above.
+        let b = unsafe { &mut *bmc };
+        let change = IdentityChange::of(&b.id, b.guid.as_ref(), &id, guid.as_ref());
+        // Another BMC's identity goes to that BMC's device, not this one.
+        if change != IdentityChange::Moved {
+            b.id = id;
+            if b.shows_guid && guid.is_some() {
+                b.guid = guid;
+            }
+        }
+        change
+    };
+    if change != IdentityChange::Same {
+        intf.identity_changed(NewIdentity {
+            id,
+            guid,
+            moved: change == IdentityChange::Moved,
+        });
     }
-    b.id = id;
-    if b.shows_guid && guid.is_some() {
-        b.guid = guid;
+}
+
+/// The identity work of `intf` (see the module's text): moves the
+/// interface to its new BMC's device if it has another BMC now, then
+/// scans its channels again.
+pub(crate) fn follow_identity(intf: &Arc<Intf>) {
+    let Some(new) = intf.take_new_identity() else {
+        return;
+    };
+    // Unregistering the interface sets -1 before it cancels this work
+    // (waiting for it if it runs): anything done here for a number read
+    // before that is undone by its own `unregister()` after.
+    let num = intf.num.load(Ordering::Acquire);
+    if num < 0 {
+        return;
+    }
+    if new.moved {
+        pr_warn!(
+            "interface {num}: its BMC is another now (man_id: 0x{:06x}, prod_id: 0x{:04x}, dev_id: 0x{:02x}); moving it to that BMC's device\n",
+            new.id.manufacturer_id,
+            new.id.product_id,
+            new.id.device_id
+        );
+        unregister(num);
+        if let Err(e) = register(num, intf.si_dev, &new.id, new.guid) {
+            pr_err!(
+                "interface {num}: not put on its new BMC's device ({:?})\n",
+                e
+            );
+        }
+    }
+    if let Err(e) = intf.scan_channels() {
+        pr_warn!(
+            "interface {num}: its channels could not be scanned again ({:?})\n",
+            e
+        );
     }
 }
 

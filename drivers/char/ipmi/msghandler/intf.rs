@@ -266,6 +266,18 @@ struct Inner {
     own_count: u32,
     /// The time the timer is set for.
     timer_at: Option<u64>,
+    /// A changed identity for the identity work to act on.
+    new_identity: Option<NewIdentity>,
+}
+
+/// The BMC's identity read again and found changed (see
+/// `bmc::follow_identity`).
+#[derive(Clone, Copy)]
+pub(crate) struct NewIdentity {
+    pub(crate) id: DeviceId,
+    pub(crate) guid: Option<[u8; 16]>,
+    /// Another BMC: the interface moves to that BMC's device.
+    pub(crate) moved: bool,
 }
 
 // SAFETY: the raw pointers are messages the state owns alone.
@@ -290,6 +302,10 @@ pub(crate) struct Intf {
     /// Held while users' callbacks run; destroy waits for it.
     #[pin]
     delivery: Mutex<()>,
+    /// Held by a query (registration, an identity read, a channel scan):
+    /// one at a time, as there is one answer slot.
+    #[pin]
+    querying: Mutex<()>,
     /// Serialises `set_need_watch` calls in the order of their masks.
     #[pin]
     watch: SpinLockIrq<u32>,
@@ -297,6 +313,9 @@ pub(crate) struct Intf {
     work: Work<Intf, 0>,
     #[pin]
     timer: DelayedWork<Intf, 1>,
+    /// Acts on a changed identity, away from the sysfs read that found it.
+    #[pin]
+    identity_work: Work<Intf, 2>,
     /// `nr_users`, `nr_msgs`, `maintenance_mode` on the driver's device.
     #[pin]
     sysfs: AttrGroup<Intf>,
@@ -345,6 +364,9 @@ impl_has_work! {
 impl_has_delayed_work! {
     impl HasDelayedWork<Self, 1> for Intf { self.timer }
 }
+impl_has_work! {
+    impl HasWork<Self, 2> for Intf { self.identity_work }
+}
 
 impl WorkItem<0> for Intf {
     type Pointer = Arc<Intf>;
@@ -357,6 +379,13 @@ impl WorkItem<1> for Intf {
     type Pointer = Arc<Intf>;
     fn run(this: Arc<Intf>) {
         this.tick();
+    }
+}
+
+impl WorkItem<2> for Intf {
+    type Pointer = Arc<Intf>;
+    fn run(this: Arc<Intf>) {
+        crate::bmc::follow_identity(&this);
     }
 }
 
@@ -407,6 +436,7 @@ impl Intf {
             answer: None,
             own_count: 0,
             timer_at: None,
+            new_identity: None,
         });
         Arc::pin_init(
             pin_init!(Intf {
@@ -419,9 +449,11 @@ impl Intf {
                 answered <- new_condvar!("ipmi_intf_answered"),
                 users <- new_mutex!(KVec::new(), "ipmi_intf_users"),
                 delivery <- new_mutex!((), "ipmi_intf_delivery"),
+                querying <- new_mutex!((), "ipmi_intf_querying"),
                 watch <- new_spinlock_irq!(0, "ipmi_intf_watch"),
                 work <- new_work!("ipmi_intf_work"),
                 timer <- new_delayed_work!("ipmi_intf_timer"),
+                identity_work <- new_work!("ipmi_intf_identity"),
                 sysfs <- AttrGroup::new(),
                 run_to_completion: AtomicBool::new(false),
                 in_shutdown: AtomicBool::new(false),
@@ -472,6 +504,22 @@ impl Intf {
         // SAFETY: every `Intf` lives in an `Arc` (`Intf::new`), and the
         // caller holds one of its references.
         unsafe { kernel::sync::ArcBorrow::from_raw(core::ptr::from_ref(self)) }.into()
+    }
+
+    /// Hands a changed identity to the identity work (queued unless the
+    /// interface is going, which cancels it).
+    pub(crate) fn identity_changed(&self, new: NewIdentity) {
+        let mut g = self.inner.lock();
+        if self.in_shutdown.load(Ordering::Acquire) {
+            return;
+        }
+        g.new_identity = Some(new);
+        let _ = kwork::system_dfl().enqueue::<Arc<Intf>, 2>(self.arc());
+    }
+
+    /// The changed identity the identity work is to act on.
+    pub(crate) fn take_new_identity(&self) -> Option<NewIdentity> {
+        self.inner.lock().new_identity.take()
     }
 
     /// Runs the work item now, or queues it.
@@ -763,11 +811,18 @@ impl Intf {
     /// interface left the list, or a failed registration): stops the work
     /// and the timer, tells the driver to stop.
     pub(crate) fn stop(this: &Arc<Intf>) {
-        this.in_shutdown.store(true, Ordering::Release);
+        {
+            // Under the lock: `identity_changed` queues only before this,
+            // and a query waiting for its answer wakes up to it.
+            let _g = this.inner.lock();
+            this.in_shutdown.store(true, Ordering::Release);
+            this.answered.notify_all();
+        }
         // SAFETY: added once at registration, removed once here.
         unsafe { this.sysfs.remove() };
         kwork::cancel_sync::<Intf, 0>(this);
         kwork::cancel_delayed_sync::<Intf, 1>(this);
+        kwork::cancel_sync::<Intf, 2>(this);
         if let Some(f) = this.handlers().shutdown {
             // SAFETY: the driver's callback with its context.
             unsafe { f(this.send_info) };

@@ -362,12 +362,17 @@ impl Intf {
         Ok(msgid)
     }
 
-    /// Asks the BMC and waits (bounded) for its answer: registration only.
+    /// Asks the BMC and waits (bounded) for its answer; an interface that
+    /// is going ends the wait at once.
     pub(super) fn query(&self, cmd: u8, data: &[u8]) -> Result<([u8; 64], usize)> {
+        let _one = self.querying.lock();
         let msgid = self.send_own(Purpose::Query, 0x06, cmd, data)?;
         let deadline = now_ms() + QUERY_TIMEOUT_MS;
         let mut g = self.inner.lock();
         loop {
+            if self.in_shutdown.load(Ordering::Acquire) {
+                return Err(ENODEV);
+            }
             if let Some(a) = g.answer.take() {
                 if a.msgid == msgid {
                     return Ok((a.rsp, a.len));
@@ -422,7 +427,15 @@ impl Intf {
             g.device_id = Some(id);
             g.guid = guid;
         }
-        if version < (1, 5) {
+        self.scan_channels()
+    }
+
+    /// Asks the BMC for each channel's medium (Get Channel Info, channel
+    /// 0 up to the first it refuses): at registration, and again when the
+    /// BMC's identity changed. Before IPMI 1.5, channel 0 is IPMB.
+    pub(crate) fn scan_channels(&self) -> Result {
+        if self.inner.lock().version < (1, 5) {
+            self.inner.lock().medium = default_media();
             return Ok(());
         }
         let mut media = [0u8; CHANNELS];
