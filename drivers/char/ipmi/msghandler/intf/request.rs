@@ -434,9 +434,12 @@ impl Intf {
     /// 0 up to the first it refuses): at registration, and again when the
     /// BMC's identity changed. Before IPMI 1.5, channel 0 is IPMB.
     pub(crate) fn scan_channels(&self) -> Result {
-        if self.inner.lock().version < (1, 5) {
-            self.inner.lock().medium = default_media();
-            return Ok(());
+        {
+            let mut g = self.inner.lock();
+            if g.version < (1, 5) {
+                g.medium = default_media();
+                return Ok(());
+            }
         }
         let mut media = [0u8; CHANNELS];
         for ch in 0..CHANNELS as u8 {
