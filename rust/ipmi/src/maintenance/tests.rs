@@ -147,8 +147,15 @@ proptest! {
             m.tick(t);
             if let Some((netfn, cmd)) = noise.next() {
                 let busy = m.state() == State::Reset;
-                let (admit, _) = m.admit(netfn, cmd, TIMEOUT, t);
-                prop_assert_eq!(admit == Admit::Busy, busy);
+                // A reset command let through once the state left Reset
+                // starts a reset of its own, which this property does not
+                // follow (proptest found one, a Cold Reset right at the
+                // end, in about one run of ten).
+                let resets = netfn == NETFN_APP && (cmd == CMD_COLD_RESET || cmd == CMD_WARM_RESET);
+                if busy || !resets {
+                    let (admit, _) = m.admit(netfn, cmd, TIMEOUT, t);
+                    prop_assert_eq!(admit == Admit::Busy, busy);
+                }
             }
         }
         // Worst case: a probe sent just before the BMC is back fails, the
