@@ -38,7 +38,8 @@ TOOLS_OUT = target/selftests
 TOOL_CFLAGS = -O2 -Wall -Wextra -Werror
 
 tools: $(TOOLS_OUT)/ipmi-abi $(TOOLS_OUT)/ipmi-abi32 $(TOOLS_OUT)/ipmi-stress \
-	$(TOOLS_OUT)/ipmi-fuzz $(TOOLS_OUT)/ipmi-fuzz32 $(TOOLS_OUT)/ipmi-faults
+	$(TOOLS_OUT)/ipmi-fuzz $(TOOLS_OUT)/ipmi-fuzz32 $(TOOLS_OUT)/ipmi-faults \
+	$(TOOLS_OUT)/ipmi-direct
 
 $(TOOLS_OUT)/ipmi-abi: selftests/tools/ipmi-abi.c
 	@mkdir -p $(TOOLS_OUT)
@@ -49,6 +50,10 @@ $(TOOLS_OUT)/ipmi-abi32: selftests/tools/ipmi-abi.c
 	$(CC) -m32 $(TOOL_CFLAGS) -o $@ $<
 
 $(TOOLS_OUT)/ipmi-stress: selftests/tools/ipmi-stress.c
+	@mkdir -p $(TOOLS_OUT)
+	$(CC) $(TOOL_CFLAGS) -o $@ $<
+
+$(TOOLS_OUT)/ipmi-direct: selftests/tools/ipmi-direct.c
 	@mkdir -p $(TOOLS_OUT)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 

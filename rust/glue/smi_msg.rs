@@ -91,6 +91,18 @@ impl SmiMsg {
         Ok(())
     }
 
+    /// Whether the message is an IPMB-direct one (upstream's
+    /// `IPMI_SMI_MSG_TYPE_IPMB_DIRECT`): an IPMB header instead of a
+    /// system-interface one, for interfaces that are on the bus themselves.
+    pub fn is_ipmb_direct(&self) -> bool {
+        self.raw().type_ == bindings::ipmi_smi_msg_type_IPMI_SMI_MSG_TYPE_IPMB_DIRECT
+    }
+
+    /// Marks the message IPMB-direct (a command from the bus, handed up).
+    pub fn set_ipmb_direct(&mut self) {
+        self.raw_mut().type_ = bindings::ipmi_smi_msg_type_IPMI_SMI_MSG_TYPE_IPMB_DIRECT;
+    }
+
     /// Gives the message away (to `ipmi_smi_msg_received`).
     pub fn into_raw(self) -> *mut bindings::ipmi_smi_msg {
         let p = self.ptr.as_ptr();

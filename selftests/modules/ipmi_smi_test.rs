@@ -14,6 +14,19 @@
 //! The VM suite puts upstream's ipmi_devintf over it and runs ipmitool, so
 //! a response travels: ipmitool, C devintf, the handler, this module's
 //! `Smi::sender`, back up through `Intf::msg_received`.
+//!
+//! It also says it is on an IPMB bus itself (`IPMI_SMI_CAN_HANDLE_IPMB_
+//! DIRECT`, as upstream's ipmi_ipmb) and plays the bus for IPMB-direct
+//! messages, handing back what ipmi_ipmb would:
+//!
+//! - a controller at 0x70 answers Get Device ID, and two OEM commands
+//!   (netfn 0x30): 0x10 answers and then sends us a command (netfn 0x30
+//!   cmd 0x11, seq 0x15, data aa bb), 0x12 answers with the last response
+//!   it received from us (empty if none since the last 0x12);
+//! - 0x74 answers with a header and no completion code, 0x76 with a single
+//!   byte (broken controllers);
+//! - nobody else answers: completion code 0xc3 (ipmi_ipmb's timeout);
+//! - a response we send is taken (recorded for 0x12) and reported sent.
 
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -100,7 +113,70 @@ struct Loopback {
     #[pin]
     intf: SpinLock<Option<Intf>>,
     answered: AtomicU32,
+    /// The last response the bus controller got from us (length, bytes).
+    #[pin]
+    last_response: SpinLock<(usize, [u8; 16])>,
 }
+
+/// The one controller on the loopback's bus that answers as it should.
+const PEER: u8 = 0x70;
+/// A controller whose answers stop before the completion code.
+const SHORT_PEER: u8 = 0x74;
+/// A controller that answers one byte.
+const TINY_PEER: u8 = 0x76;
+
+/// The bus's answer to an IPMB-direct request `req` (netfn/LUN, address,
+/// seq/LUN, cmd, data), as ipmi_ipmb hands it up; its length. `inject`
+/// is set when the controller then sends a command of its own.
+fn answer_direct(
+    req: &[u8],
+    last: &mut (usize, [u8; 16]),
+    out: &mut [u8; 32],
+    inject: &mut bool,
+) -> usize {
+    let [nl, sa, seq_lun, c, ..] = *req else {
+        return 0;
+    };
+    if sa == SHORT_PEER {
+        out[..4].copy_from_slice(&[(((nl >> 2) | 1) << 2) | (seq_lun & 3), sa, seq_lun, c]);
+        return 4;
+    }
+    if sa == TINY_PEER {
+        out[0] = ((nl >> 2) | 1) << 2;
+        return 1;
+    }
+    if sa != PEER {
+        // Nobody acknowledged the write: ipmi_ipmb's timeout answer.
+        out[..5].copy_from_slice(&[nl | 0x04, sa, seq_lun, c, 0xc3]);
+        return 5;
+    }
+    out[0] = (((nl >> 2) | 1) << 2) | (seq_lun & 3);
+    out[1] = PEER;
+    out[2] = (seq_lun & 0xfc) | (nl & 3);
+    out[3] = c;
+    let body: &[u8] = match (nl >> 2, c) {
+        (0x06, 0x01) => &[
+            0x00, 0x71, 0x02, 0x01, 0x05, 0x51, 0x57, 0x01, 0x00, 0x34, 0x12,
+        ],
+        (0x30, 0x10) => {
+            *inject = true;
+            &[0x00]
+        }
+        (0x30, 0x12) => {
+            let (n, bytes) = core::mem::take(last);
+            out[4] = 0;
+            out[5..5 + n].copy_from_slice(&bytes[..n]);
+            return 5 + n;
+        }
+        _ => &[0xc1],
+    };
+    out[4..4 + body.len()].copy_from_slice(body);
+    4 + body.len()
+}
+
+/// The command the controller sends us after 0x30/0x10: netfn 0x30 (our
+/// LUN 0), from 0x70, seq 0x15 with its LUN 2, cmd 0x11, data aa bb.
+const INJECTED: [u8; 6] = [0x30 << 2, PEER, (0x15 << 2) | 2, 0x11, 0xaa, 0xbb];
 
 const GUID: [u8; 16] = [
     0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
@@ -132,7 +208,55 @@ fn answer(req: &[u8], out: &mut [u8; 32]) -> usize {
     2 + body.len()
 }
 
+impl Loopback {
+    /// An IPMB-direct message: to the bus and back.
+    fn send_direct(&self, intf: Intf, mut msg: SmiMsg) -> Result<(), Refused> {
+        let req = msg.data();
+        let mut out = [0u8; 32];
+        let mut inject = false;
+        let len = if req.first().is_some_and(|nl| (nl >> 2) & 1 == 1) {
+            // A response of ours: the controller takes it, and ipmi_ipmb
+            // reports it sent as a Send Message answer.
+            {
+                let mut last = self.last_response.lock();
+                let n = req.len().min(16);
+                last.0 = n;
+                last.1[..n].copy_from_slice(&req[..n]);
+            }
+            let mut data = [0u8; 5];
+            let n = req.len().min(4);
+            data[..n].copy_from_slice(&req[..n]);
+            data[0] = 0x07 << 2;
+            data[3] = 0x34;
+            if msg.set_data(&data).is_err() {
+                return Err(Refused { msg, cc: 0xff });
+            }
+            out[..5].copy_from_slice(&[data[0], data[1], data[2], data[3], 0x00]);
+            5
+        } else {
+            let mut last = self.last_response.lock();
+            answer_direct(req, &mut last, &mut out, &mut inject)
+        };
+        if msg.set_rsp(&out[..len]).is_err() {
+            return Err(Refused { msg, cc: 0xff });
+        }
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        intf.msg_received(msg);
+        if inject {
+            if let Some(mut cmd) = SmiMsg::alloc() {
+                cmd.set_ipmb_direct();
+                if cmd.set_data(&[]).is_ok() && cmd.set_rsp(&INJECTED).is_ok() {
+                    intf.msg_received(cmd);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Smi for Loopback {
+    const FLAGS: u32 = glue::bindings::IPMI_SMI_CAN_HANDLE_IPMB_DIRECT;
+
     fn start_processing(&self, intf: Intf) -> Result {
         *self.intf.lock() = Some(intf);
         Ok(())
@@ -142,6 +266,9 @@ impl Smi for Loopback {
         let Some(intf) = *self.intf.lock() else {
             return Err(Refused { msg, cc: 0xd5 });
         };
+        if msg.is_ipmb_direct() {
+            return self.send_direct(intf, msg);
+        }
         let mut out = [0u8; 32];
         let len = answer(msg.data(), &mut out);
         if msg.set_rsp(&out[..len]).is_err() {
@@ -170,6 +297,7 @@ impl kernel::Module for IpmiSmiTest {
         let lo = try_pin_init!(Loopback {
             intf <- new_spinlock!(None),
             answered: AtomicU32::new(0),
+            last_response <- new_spinlock!((0, [0; 16])),
         }? Error);
         // SAFETY: the device outlives the registration (field order).
         let smi = unsafe { Registration::new(module, lo, pdev.dev(), 0)? };

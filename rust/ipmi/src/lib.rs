@@ -22,6 +22,7 @@ pub mod cc;
 pub mod cmd_rcvr;
 pub mod device_id;
 pub mod devintf;
+pub mod direct;
 pub mod events;
 pub mod ipmb;
 pub mod maintenance;

@@ -18,6 +18,7 @@ use crate::ipmi::addr::Address;
 use crate::ipmi::bridge::{Bridged, LanGetMessage, Target};
 use crate::ipmi::cmd_rcvr::CmdRcvrs;
 use crate::ipmi::device_id::DeviceId;
+use crate::ipmi::direct;
 use crate::ipmi::events::{EventRecord, Waiting, WaitingEvents};
 use crate::ipmi::ipmb::{Frame, GetMessage};
 use crate::ipmi::maintenance::{Admit, Change, Maintenance, Mode, PROBE_INTERVAL_MS};

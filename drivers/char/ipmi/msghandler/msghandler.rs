@@ -29,6 +29,7 @@ pub mod ipmi {
     pub mod cc;
     pub mod cmd_rcvr;
     pub mod device_id;
+    pub mod direct;
     pub mod events;
     pub mod ipmb;
     pub mod maintenance;

@@ -6,6 +6,16 @@
 
 use super::*;
 
+/// The "invalid command" answer to a command nobody takes, as it goes
+/// to the driver.
+#[derive(Clone, Copy)]
+pub(super) enum Reply<'a> {
+    /// A Send Message request for the BMC (a command from a channel).
+    Si(&'a [u8]),
+    /// An IPMB-direct response (a command from the bus).
+    Direct(&'a [u8]),
+}
+
 impl Intf {
     /// `ipmi_smi_msg_received()`.
     ///
@@ -141,6 +151,12 @@ impl Intf {
             .min(MAX_MSG_LENGTH);
         let mut rsp_len = usize::try_from(m.rsp_size).unwrap_or(0).min(MAX_MSG_LENGTH);
         let recv = m.recv_msg;
+        if m.type_ == bindings::ipmi_smi_msg_type_IPMI_SMI_MSG_TYPE_IPMB_DIRECT {
+            self.handle_direct(m, data_len, rsp_len, rtc);
+            // SAFETY: ours, done with.
+            unsafe { msgs::free_smi(smi) };
+            return;
+        }
         let mut kind = route::classify(&m.data[..data_len], &m.rsp[..rsp_len], !recv.is_null());
         if kind == Kind::Broken {
             self.stats
@@ -220,6 +236,94 @@ impl Intf {
         }
         // SAFETY: ours, done with.
         unsafe { msgs::free_smi(smi) };
+    }
+
+    /// Handles a message of an IPMB-direct interface: a command from the
+    /// bus, the answer to a user's command, or the report of a response
+    /// sent.
+    fn handle_direct(
+        &self,
+        m: &mut bindings::ipmi_smi_msg,
+        data_len: usize,
+        rsp_len: usize,
+        rtc: bool,
+    ) {
+        let recv = core::mem::replace(&mut m.recv_msg, null_mut());
+        let rsp = &m.rsp[..rsp_len];
+        let kind = direct::classify(&m.data[..data_len], rsp, !recv.is_null());
+        if recv.is_null() {
+            match kind {
+                direct::Kind::Command(c) if !rtc => {
+                    let reply = direct::invalid_cmd_reply(rsp);
+                    let reply = reply.as_ref().map(|r| Reply::Direct(&r[..]));
+                    self.command(&c.src, c.netfn, c.cmd, c.seq, c.body, reply);
+                }
+                direct::Kind::Stray => {
+                    self.stats
+                        .malformed_responses
+                        .fetch_add(1, Ordering::Relaxed);
+                    crate::warn_limited!(
+                        "dropped a malformed message from the bus ({:02x?})\n",
+                        &rsp[..rsp.len().min(8)]
+                    );
+                }
+                // Our own "invalid command" answers, sent; or something
+                // for a request that had no owner.
+                _ => {}
+            }
+            return;
+        }
+        let mut g = self.inner.lock();
+        match kind {
+            direct::Kind::Response(r) => {
+                self.stats
+                    .handled_local_responses
+                    .fetch_add(1, Ordering::Relaxed);
+                // SAFETY: the request's message, ours again.
+                unsafe {
+                    (*recv).addr = crate::glue::abi::c_addr(&r.src);
+                    (*recv).msg.cmd = r.cmd;
+                }
+                self.answer_user(
+                    &mut g,
+                    recv,
+                    bindings::IPMI_RESPONSE_RECV_TYPE,
+                    r.netfn,
+                    r.body,
+                );
+            }
+            direct::Kind::ResponseSent(cc) => {
+                // SAFETY: the request's message, ours again.
+                let netfn = unsafe { (*recv).msg.netfn };
+                self.answer_user(
+                    &mut g,
+                    recv,
+                    bindings::IPMI_RESPONSE_RESPONSE_TYPE,
+                    netfn,
+                    &[cc],
+                );
+            }
+            // `classify` gives a command only without a request.
+            direct::Kind::Broken(_) | direct::Kind::Command(_) | direct::Kind::Stray => {
+                let a = direct::broken_answer(&m.data[..data_len]);
+                self.stats
+                    .malformed_responses
+                    .fetch_add(1, Ordering::Relaxed);
+                crate::warn_limited!(
+                    "a bus controller returned a malformed answer for netfn {:#x} cmd {:#x} ({} bytes)\n",
+                    a[0] >> 2,
+                    a[3],
+                    rsp.len()
+                );
+                self.answer_user(
+                    &mut g,
+                    recv,
+                    bindings::IPMI_RESPONSE_RECV_TYPE,
+                    a[0] >> 2,
+                    &a[direct::HEADER_LEN..],
+                );
+            }
+        }
     }
 
     pub(super) fn own_answer(
@@ -311,7 +415,7 @@ impl Intf {
                     broadcast: false,
                 };
                 let reply = route::ipmb_invalid_cmd_reply(chan_byte, &rsp[4..], own[ch]);
-                self.channel_frame(&src, &f, reply.as_ref().map(|r| &r[..]), now);
+                self.channel_frame(&src, &f, reply.as_ref().map(|r| Reply::Si(&r[..])), now);
             }
             route::MEDIUM_8023LAN | route::MEDIUM_ASYNC => {
                 let lm = match LanGetMessage::parse(&rsp[3..]) {
@@ -335,7 +439,7 @@ impl Intf {
                     lun: f.src_lun.value(),
                 };
                 let reply = route::lan_invalid_cmd_reply(lm.channel, &rsp[4..]);
-                self.channel_frame(&src, &f, reply.as_ref().map(|r| &r[..]), now);
+                self.channel_frame(&src, &f, reply.as_ref().map(|r| Reply::Si(&r[..])), now);
             }
             _ => {}
         }
@@ -344,7 +448,7 @@ impl Intf {
     /// A frame from `src` on one of the BMC's channels: an answer to a
     /// bridged request, or a command for us (`reply` answers it 0xC1 when
     /// nobody registered for it).
-    fn channel_frame(&self, src: &Address, f: &Frame<'_>, reply: Option<&[u8]>, now: u64) {
+    fn channel_frame(&self, src: &Address, f: &Frame<'_>, reply: Option<Reply<'_>>, now: u64) {
         let netfn = f.netfn.value();
         if f.netfn.is_response() {
             let key = answer_key(src, netfn, f.cmd);
@@ -418,7 +522,7 @@ impl Intf {
         cmd: u8,
         seq: u8,
         body: &[u8],
-        reply: Option<&[u8]>,
+        reply: Option<Reply<'_>>,
     ) {
         let user = {
             let g = self.inner.lock();
@@ -445,8 +549,11 @@ impl Intf {
         self.stats
             .unhandled_commands
             .fetch_add(1, Ordering::Relaxed);
-        let Some(reply) = reply else { return };
-        let _ = self.send_own_raw(Purpose::Reply, reply);
+        let _ = match reply {
+            Some(Reply::Si(bytes)) => self.send_own_raw(Purpose::Reply, bytes),
+            Some(Reply::Direct(bytes)) => self.send_own_direct(Purpose::Reply, bytes),
+            None => Ok(()),
+        };
     }
 
     pub(super) fn send_own_raw(&self, purpose: Purpose, bytes: &[u8]) -> Result {

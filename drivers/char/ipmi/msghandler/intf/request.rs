@@ -35,6 +35,11 @@ impl Intf {
             // SAFETY: the caller's message points at `data_len` bytes.
             unsafe { core::slice::from_raw_parts(msg.data, len) }
         };
+        // Upstream's order: an interface that cannot take IPMB-direct
+        // says so before the request is looked at.
+        if matches!(addr, Address::IpmbDirect { .. }) && !self.handles_ipmb_direct() {
+            return Err(EAFNOSUPPORT);
+        }
         check_request(addr, msg.netfn, len).map_err(|e| match e {
             RequestError::TooLong => EMSGSIZE,
             _ => EINVAL,
@@ -311,8 +316,29 @@ impl Intf {
                     }
                 }
             }
-            Address::IpmbDirect { .. } => Err(EAFNOSUPPORT),
+            Address::IpmbDirect { .. } => {
+                if !self.handles_ipmb_direct() {
+                    return Err(EAFNOSUPPORT);
+                }
+                // SAFETY: the caller's.
+                let msgid = unsafe { (*recv).msgid };
+                // A command's seq, or for a response the seq of the command
+                // it answers: the low bits of the user's msgid (upstream's).
+                let n = direct::encode(addr, netfn, cmd, msgid as u8 & 0x3f, data, &mut m.data)
+                    .map_err(|_| EMSGSIZE)?;
+                m.data_size = n as i32;
+                m.type_ = bindings::ipmi_smi_msg_type_IPMI_SMI_MSG_TYPE_IPMB_DIRECT;
+                m.msgid = msgid;
+                m.recv_msg = recv;
+                Ok(())
+            }
         }
+    }
+
+    /// Whether the driver takes IPMB-direct messages (it is on the bus
+    /// itself, as upstream's ipmi_ipmb).
+    pub(crate) fn handles_ipmb_direct(&self) -> bool {
+        self.handlers().flags & bindings::IPMI_SMI_CAN_HANDLE_IPMB_DIRECT != 0
     }
 
     /// Tells the driver what a maintenance change means for it.
@@ -360,6 +386,36 @@ impl Intf {
             return Err(EIO);
         }
         Ok(msgid)
+    }
+
+    /// Sends `bytes` (an IPMB-direct header and data) for the handler
+    /// itself: the answer to a command from the bus nobody took.
+    pub(super) fn send_own_direct(&self, purpose: Purpose, bytes: &[u8]) -> Result {
+        let smi = msgs::alloc_smi_msg();
+        if smi.is_null() {
+            return Err(ENOMEM);
+        }
+        let msgid = {
+            let mut g = self.inner.lock();
+            g.own_count = g.own_count.wrapping_add(1);
+            own_msgid(purpose, g.own_count)
+        };
+        let n = bytes.len().min(MAX_MSG_LENGTH);
+        // SAFETY: a fresh message of ours.
+        unsafe {
+            let m = &mut *smi;
+            put(&mut m.data[..n], &bytes[..n]);
+            m.data_size = n as i32;
+            m.msgid = msgid;
+            m.recv_msg = null_mut();
+            m.type_ = bindings::ipmi_smi_msg_type_IPMI_SMI_MSG_TYPE_IPMB_DIRECT;
+        }
+        if self.send(smi, true).is_err() {
+            // SAFETY: refused, ours again.
+            unsafe { msgs::free_smi(smi) };
+            return Err(EIO);
+        }
+        Ok(())
     }
 
     /// Asks the BMC and waits (bounded) for its answer; an interface that
