@@ -22,7 +22,9 @@
 //! - a controller at 0x70 answers Get Device ID, and two OEM commands
 //!   (netfn 0x30): 0x10 answers and then sends us a command (netfn 0x30
 //!   cmd 0x11, seq 0x15, data aa bb), 0x12 answers with the last response
-//!   it received from us (empty if none since the last 0x12);
+//!   it received from us (empty if none since the last 0x12), 0x13 as
+//!   0x10 but the command's message keeps a stale first request byte
+//!   (0x1c, a response's netfn) behind its zero length;
 //! - 0x74 answers with a header and no completion code, 0x76 with a single
 //!   byte (broken controllers);
 //! - nobody else answers: completion code 0xc3 (ipmi_ipmb's timeout);
@@ -132,7 +134,7 @@ fn answer_direct(
     req: &[u8],
     last: &mut (usize, [u8; 16]),
     out: &mut [u8; 32],
-    inject: &mut bool,
+    inject: &mut Option<u8>,
 ) -> usize {
     let [nl, sa, seq_lun, c, ..] = *req else {
         return 0;
@@ -159,7 +161,11 @@ fn answer_direct(
             0x00, 0x71, 0x02, 0x01, 0x05, 0x51, 0x57, 0x01, 0x00, 0x34, 0x12,
         ],
         (0x30, 0x10) => {
-            *inject = true;
+            *inject = Some(0x00);
+            &[0x00]
+        }
+        (0x30, 0x13) => {
+            *inject = Some(0x1c);
             &[0x00]
         }
         (0x30, 0x12) => {
@@ -213,7 +219,7 @@ impl Loopback {
     fn send_direct(&self, intf: Intf, mut msg: SmiMsg) -> Result<(), Refused> {
         let req = msg.data();
         let mut out = [0u8; 32];
-        let mut inject = false;
+        let mut inject = None;
         let len = if req.first().is_some_and(|nl| (nl >> 2) & 1 == 1) {
             // A response of ours: the controller takes it, and ipmi_ipmb
             // reports it sent as a Send Message answer.
@@ -242,10 +248,18 @@ impl Loopback {
         }
         self.answered.fetch_add(1, Ordering::Relaxed);
         intf.msg_received(msg);
-        if inject {
+        if let Some(first) = inject {
             if let Some(mut cmd) = SmiMsg::alloc() {
                 cmd.set_ipmb_direct();
-                if cmd.set_data(&[]).is_ok() && cmd.set_rsp(&INJECTED).is_ok() {
+                // No request behind a command: zero length, as ipmi_ipmb
+                // hands them up. What the first request byte holds is
+                // what kmalloc left there for ipmi_ipmb; here it is set,
+                // so that a handler reading it (upstream's does) reads
+                // the same in every run.
+                if cmd.set_data(&[first]).is_ok()
+                    && cmd.set_data(&[]).is_ok()
+                    && cmd.set_rsp(&INJECTED).is_ok()
+                {
                     intf.msg_received(cmd);
                 }
             }

@@ -6,11 +6,13 @@
  * kernel answered, every field of what came back. The lines must be the
  * same over upstream's message handler and ours.
  *
- * Usage: ipmi-direct DIRECT_DEV PLAIN_DEV [tiny]
+ * Usage: ipmi-direct DIRECT_DEV PLAIN_DEV [tiny|stale]
  *   DIRECT_DEV: the loopback interface (it takes IPMB-direct messages)
  *   PLAIN_DEV: an interface that does not (a KCS BMC)
  *   tiny: also ask the controller that answers a single byte (which
  *         upstream's handler copies with a negative length: not there)
+ *   stale: also have a command handed up in a message whose unused first
+ *         request byte says "response" (upstream's handler reads it)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,17 +87,15 @@ struct got {
 	int len;
 };
 
-/* Waits up to 5 s for one message and reads it; -1 if none. */
-static int receive(int fd, struct got *g)
+/* Waits up to MS milliseconds for one message and reads it; -1 if none. */
+static int receive_within(int fd, struct got *g, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	struct ipmi_recv recv;
 	unsigned char addr[sizeof(struct ipmi_addr)];
 
-	if (poll(&p, 1, 5000) != 1) {
-		printf("(nothing to read within 5 s)\n");
+	if (poll(&p, 1, ms) != 1)
 		return -1;
-	}
 	memset(&recv, 0, sizeof(recv));
 	memset(addr, 0, sizeof(addr));
 	recv.addr = addr;
@@ -113,6 +113,15 @@ static int receive(int fd, struct got *g)
 	g->cmd = recv.msg.cmd;
 	g->len = recv.msg.data_len;
 	return 0;
+}
+
+/* Waits up to 5 s; says so when nothing came. */
+static int receive(int fd, struct got *g)
+{
+	if (receive_within(fd, g, 5000) == 0)
+		return 0;
+	printf("(nothing to read within 5 s)\n");
+	return -1;
 }
 
 static void show(const char *name, struct got *g)
@@ -176,8 +185,10 @@ int main(int argc, char **argv)
 	struct got g1, g2, *rsp, *cmd;
 	int fd, plain;
 
-	if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "tiny"))) {
-		fprintf(stderr, "usage: %s DIRECT_DEV PLAIN_DEV [tiny]\n", argv[0]);
+	const char *extra = argc == 4 ? argv[3] : "";
+
+	if (argc != 3 && !(argc == 4 && (!strcmp(extra, "tiny") || !strcmp(extra, "stale")))) {
+		fprintf(stderr, "usage: %s DIRECT_DEV PLAIN_DEV [tiny|stale]\n", argv[0]);
 		return 2;
 	}
 	fd = open(argv[1], O_RDWR);
@@ -210,7 +221,7 @@ int main(int argc, char **argv)
 	ask(fd, "get device id from absent 0x72", direct(ABSENT, 0, 0), 0x43, 6, 1, NULL, 0);
 	ask(fd, "268 data bytes to absent 0x72", direct(ABSENT, 3, 1), 0x44, 0x2e, 0x01, big, 268);
 	ask(fd, "0x74 answers without completion code", direct(0x74, 1, 2), 0x47, 6, 1, NULL, 0);
-	if (argc == 4)
+	if (!strcmp(extra, "tiny"))
 		ask(fd, "0x76 answers one byte", direct(0x76, 1, 2), 0x48, 6, 1, NULL, 0);
 
 	/* Nobody registered: the handler answers the command itself. */
@@ -228,8 +239,13 @@ int main(int argc, char **argv)
 	a = direct(PEER, 0, 0);
 	if (send_req(fd, "0x70 sends a command, we take it", &a, 0x46, 0x30, 0x10, NULL, 0) < 0)
 		return 1;
-	if (receive(fd, &g1) < 0 || receive(fd, &g2) < 0) {
+	if (receive(fd, &g1) < 0) {
 		printf("%-40s no answer\n", "the answer and the command");
+		return 1;
+	}
+	if (receive(fd, &g2) < 0) {
+		show("  one of them", &g1);
+		printf("%-40s none\n", "  the other");
 		return 1;
 	}
 	/* Either order: printed answer first. */
@@ -245,6 +261,16 @@ int main(int argc, char **argv)
 			show("  its sending", &g1);
 	}
 	peer_got(fd, "0x70 got from us");
+
+	if (!strcmp(extra, "stale")) {
+		/* The same command, in a message with a stale first byte. */
+		ask(fd, "0x70 sends it again, stale byte", direct(PEER, 0, 0), 0x49, 0x30, 0x13,
+		    NULL, 0);
+		if (receive_within(fd, &g1, 2000) < 0)
+			printf("%-40s none within 2 s\n", "  the command");
+		else
+			show("  the command", &g1);
+	}
 	close(fd);
 	close(plain);
 	return 0;

@@ -29,10 +29,6 @@ use super::msg::MAX_MSG_LENGTH;
 
 /// Bytes of the header before the data.
 pub const HEADER_LEN: usize = 4;
-/// App netfn (requests).
-const NETFN_APP: u8 = 0x06;
-/// App Send Message: how the driver reports a response it sent.
-const SEND_MSG_CMD: u8 = 0x34;
 /// "Invalid command".
 const CC_INVALID_CMD: u8 = 0xc1;
 /// "Unspecified error".
@@ -217,22 +213,27 @@ pub fn invalid_cmd_reply(rsp: &[u8]) -> Option<[u8; HEADER_LEN + 1]> {
     ])
 }
 
-/// What an IPMB-direct driver hands back for a response it sent (as
-/// upstream's ipmi_ipmb does): the request bytes become a Send Message
-/// answer's, `cc` the outcome. For the drivers and their tests.
-pub fn response_sent(data: &mut [u8], cc: u8) -> Option<[u8; HEADER_LEN + 1]> {
-    let [d0, peer, seq_lun, d3, ..] = data else {
-        return None;
-    };
-    *d0 = (NETFN_APP | 1) << 2;
-    *d3 = SEND_MSG_CMD;
-    Some([*d0, *peer, *seq_lun, *d3, cc])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// App netfn (requests).
+    const NETFN_APP: u8 = 0x06;
+    /// App Send Message: how the driver reports a response it sent.
+    const SEND_MSG_CMD: u8 = 0x34;
+
+    /// What an IPMB-direct driver hands back for a response it sent (as
+    /// upstream's ipmi_ipmb does): the request bytes become a Send Message
+    /// answer's, `cc` the outcome.
+    fn response_sent(data: &mut [u8], cc: u8) -> Option<[u8; HEADER_LEN + 1]> {
+        let [d0, peer, seq_lun, d3, ..] = data else {
+            return None;
+        };
+        *d0 = (NETFN_APP | 1) << 2;
+        *d3 = SEND_MSG_CMD;
+        Some([*d0, *peer, *seq_lun, *d3, cc])
+    }
 
     const PEER: Address = Address::IpmbDirect {
         slave_addr: 0x70,

@@ -12,7 +12,7 @@ tools=$REPO/target/selftests
 ko=$MODS/selftests/modules/ipmi_smi_test.ko
 work=$(mktemp -d)
 ensure_c_stack
-tap_expect 8
+tap_expect 9
 
 # direct_run NAME: the loopback over the loaded stack, ipmi-direct against
 # it (the KCS BMC, ipmi0, as the interface without IPMB-direct), unloaded
@@ -53,17 +53,8 @@ line() {
 	printf '%-40s %s' "$1" "$2"
 }
 
-# Upstream's stack lost one of the two messages of "0x70 sends a command,
-# we take it" once in 32 runs (not seen again in 31 after, with its
-# stack reloaded each time); it gets three tries, each failure shown.
-# Ours gets one.
 upstream_lines() {
-	local try
-	for try in 1 2 3; do
-		load_stack c && direct_run c && bus_answers c && return 0
-		echo "upstream's stack, try $try: failed"
-	done
-	return 1
+	load_stack c && direct_run c && bus_answers c
 }
 tap_run "upstream's stack: ipmi-direct over the loopback bus" upstream_lines
 
@@ -137,6 +128,29 @@ tiny_answer() {
 		[ "$(grep -c 'returned a malformed answer for netfn 0x7 cmd 0x1' "$work/tiny.log")" = 1 ]
 }
 tap_run "our handler: a one-byte answer ends the request in 0xff, counted, logged once" tiny_answer
+
+# A command from the bus comes up in a message with no request bytes
+# (zero length), as ipmi_ipmb hands it up, and the first request byte is
+# what kmalloc left there. Upstream's handler reads that byte anyway and,
+# when it reads as a response's netfn, takes the command for the report
+# of a sent response and drops it: a registered user never gets it, and
+# nothing is answered. ipmi_smi_test sets the byte (0x1c) for 0x30/0x13.
+# Upstream's drop is asserted as what it does (it decides by memory it
+# was not given); ours must deliver the command.
+stale_byte() {
+	local stack
+	for stack in c msghandler; do
+		load_stack "$stack" && insmod "$ko" && wait_for /dev/ipmi1 10 || return 1
+		"$tools/ipmi-direct" /dev/ipmi1 /dev/ipmi0 stale >"$work/stale-$stack" 2>&1
+		rmmod ipmi_smi_test || return 1
+		echo "$stack:"
+		grep -A1 'stale byte' "$work/stale-$stack" | tail -2
+	done
+	has_lines "$work/stale-c" "$(line "  the command" "none within 2 s")" &&
+		has_lines "$work/stale-msghandler" \
+			"$(line "  the command" "type 3 addr 0x81/0 sa 0x70 rs_lun 0 rq_lun 2 msgid 0x15 netfn 0x30 cmd 0x11: aa bb")"
+}
+tap_run "a command in a message with a stale first byte: upstream drops it, ours delivers it" stale_byte
 
 back_to_c() {
 	load_stack c && ipmitool -I open mc info >/dev/null
