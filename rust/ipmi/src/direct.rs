@@ -26,13 +26,10 @@
 
 use super::addr::Address;
 use super::msg::MAX_MSG_LENGTH;
+use super::route::{CC_INVALID_CMD, CC_UNSPECIFIED};
 
 /// Bytes of the header before the data.
 pub const HEADER_LEN: usize = 4;
-/// "Invalid command".
-const CC_INVALID_CMD: u8 = 0xc1;
-/// "Unspecified error".
-const CC_UNSPECIFIED: u8 = 0xff;
 
 /// Why a message cannot be encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

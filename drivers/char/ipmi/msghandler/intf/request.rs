@@ -362,6 +362,33 @@ impl Intf {
         cmd: u8,
         data: &[u8],
     ) -> Result<c_long> {
+        self.send_own_msg(purpose, |m| {
+            m.data[0] = netfn << 2;
+            m.data[1] = cmd;
+            put(&mut m.data[2..2 + data.len()], data);
+            m.data_size = (2 + data.len()) as i32;
+        })
+    }
+
+    /// Sends `bytes` (an IPMB-direct header and data) for the handler
+    /// itself: the answer to a command from the bus nobody took.
+    pub(super) fn send_own_direct(&self, purpose: Purpose, bytes: &[u8]) -> Result {
+        let n = bytes.len().min(MAX_MSG_LENGTH);
+        self.send_own_msg(purpose, |m| {
+            put(&mut m.data[..n], &bytes[..n]);
+            m.data_size = n as i32;
+            m.type_ = bindings::ipmi_smi_msg_type_IPMI_SMI_MSG_TYPE_IPMB_DIRECT;
+        })
+        .map(|_| ())
+    }
+
+    /// Sends a message of the handler's own, numbered for `purpose`, its
+    /// bytes written by `fill`; its msgid.
+    fn send_own_msg(
+        &self,
+        purpose: Purpose,
+        fill: impl FnOnce(&mut bindings::ipmi_smi_msg),
+    ) -> Result<c_long> {
         let smi = msgs::alloc_smi_msg();
         if smi.is_null() {
             return Err(ENOMEM);
@@ -371,13 +398,11 @@ impl Intf {
             g.own_count = g.own_count.wrapping_add(1);
             own_msgid(purpose, g.own_count)
         };
-        // SAFETY: a fresh message of ours.
+        // SAFETY: a fresh message of ours, its header reset by the
+        // allocation (no receive message, normal type).
         unsafe {
             let m = &mut *smi;
-            m.data[0] = netfn << 2;
-            m.data[1] = cmd;
-            put(&mut m.data[2..2 + data.len()], data);
-            m.data_size = (2 + data.len()) as i32;
+            fill(m);
             m.msgid = msgid;
         }
         if self.send(smi, true).is_err() {
@@ -386,36 +411,6 @@ impl Intf {
             return Err(EIO);
         }
         Ok(msgid)
-    }
-
-    /// Sends `bytes` (an IPMB-direct header and data) for the handler
-    /// itself: the answer to a command from the bus nobody took.
-    pub(super) fn send_own_direct(&self, purpose: Purpose, bytes: &[u8]) -> Result {
-        let smi = msgs::alloc_smi_msg();
-        if smi.is_null() {
-            return Err(ENOMEM);
-        }
-        let msgid = {
-            let mut g = self.inner.lock();
-            g.own_count = g.own_count.wrapping_add(1);
-            own_msgid(purpose, g.own_count)
-        };
-        let n = bytes.len().min(MAX_MSG_LENGTH);
-        // SAFETY: a fresh message of ours.
-        unsafe {
-            let m = &mut *smi;
-            put(&mut m.data[..n], &bytes[..n]);
-            m.data_size = n as i32;
-            m.msgid = msgid;
-            m.recv_msg = null_mut();
-            m.type_ = bindings::ipmi_smi_msg_type_IPMI_SMI_MSG_TYPE_IPMB_DIRECT;
-        }
-        if self.send(smi, true).is_err() {
-            // SAFETY: refused, ours again.
-            unsafe { msgs::free_smi(smi) };
-            return Err(EIO);
-        }
-        Ok(())
     }
 
     /// Asks the BMC and waits (bounded) for its answer; an interface that
