@@ -33,11 +33,13 @@ export DEBIAN_FRONTEND=noninteractive
 # --- host packages (bookworm) -------------------------------------------------
 # Kernel build (bc ... dwarves, clang/lld/llvm 19), virtiofsd's build
 # (libseccomp, libcap-ng), the clients and ipmi_sim, gcc-multilib for the
-# i386 ABI test, iproute2 (ss) for the harness, shellcheck for its scripts.
+# i386 ABI test, iproute2 (ss) for the harness, shellcheck for its scripts,
+# acpica-tools (iasl) for the SSDT of the GPE boot.
 host_pkgs=(bc bison flex libelf-dev libssl-dev cpio kmod make gcc
 	libclang-19-dev clang-19 lld-19 llvm-19
 	ipmitool freeipmi-tools openipmi rsync dwarves
-	libseccomp-dev libcap-ng-dev busybox-static gcc-multilib iproute2 shellcheck)
+	libseccomp-dev libcap-ng-dev busybox-static gcc-multilib iproute2 shellcheck
+	acpica-tools)
 
 missing=()
 for p in "${host_pkgs[@]}"; do

@@ -2,11 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 # BMCs and interfaces for the VM harness (sourced by selftests/vm-run).
 
-# QEMU options for the host side of interface $1 (the BMC is always bmc0).
+# QEMU options for the host side of interface $1 (the BMC is always bmc0);
+# $2 is the boot's results directory.
 intf_qemu_opts() {
 	case "$1" in
 	kcs) echo "-device isa-ipmi-kcs,bmc=bmc0" ;;
 	kcs-noirq) echo "-device isa-ipmi-kcs,bmc=bmc0,irq=0" ;;
+	# The KCS interface without an IRQ, described a second time by our
+	# SSDT with a GPE for its interrupt (selftests/bmc/kcs-gpe.asl,
+	# compiled into $2 by vm-run); GPE 2 is QEMU's CPU hotplug event,
+	# which the host raises through QMP by plugging a vCPU into a free
+	# slot (gpe-kicker.py; 10 slots).
+	kcs-gpe) echo "-device isa-ipmi-kcs,bmc=bmc0,irq=0 -smp maxcpus=12" \
+		"-acpitable file=$2/kcs-gpe.aml -qmp unix:$2/qmp.sock,server=on,wait=off" ;;
 	bt) echo "-device isa-ipmi-bt,bmc=bmc0" ;;
 	pci-kcs) echo "-device pci-ipmi-kcs,bmc=bmc0" ;;
 	pci-bt) echo "-device pci-ipmi-bt,bmc=bmc0" ;;

@@ -25,12 +25,13 @@ use crate::ipmi::si::kcs::{self, Kcs};
 use crate::ipmi::si::oem::Quirks;
 use crate::ipmi::si::policy::{Next, Policy, Warning};
 use crate::ipmi::si::{self as sm, Action, Resend, StateMachine};
+use crate::kext::gpe::AcpiGpe;
 use crate::kext::ioregs::IoRegs;
 use crate::kext::ioregs::Space;
 use crate::kext::irq::{Handler, RawIrq};
 use crate::kext::sysfs::{AttrGroup, Page, Show};
 use crate::regs::{Bank, SiType};
-use crate::Probed;
+use crate::{Interrupt, Probed};
 use core::fmt::Write;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -475,6 +476,21 @@ pub(crate) fn micros_since(last: &mut Instant<Monotonic>) -> u32 {
     u32::try_from(elapsed.max(0)).unwrap_or(u32::MAX)
 }
 
+/// The interrupt the engine holds while it runs.
+enum Claimed {
+    Line(RawIrq<Engine>),
+    Gpe(AcpiGpe<Engine>),
+}
+
+impl Claimed {
+    fn describe(&self) -> Interrupt {
+        match self {
+            Claimed::Line(line) => Interrupt::Line(line.irq()),
+            Claimed::Gpe(gpe) => Interrupt::Gpe(gpe.gpe()),
+        }
+    }
+}
+
 /// One interface: what the handler registers as its `send_info`.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Engine {
@@ -486,10 +502,10 @@ pub(crate) struct Engine {
     #[pin]
     timer: HrTimer<Engine>,
     #[pin]
-    irq: Mutex<Option<RawIrq<Engine>>>,
+    irq: Mutex<Option<Claimed>>,
     regs: IoRegs,
     si_type: SiType,
-    irq_number: Option<u32>,
+    interrupt: Interrupt,
     info: Info,
     /// Set by the handler at panic time: everything runs in its calls, by
     /// polling, with interrupts off and the other CPUs stopped.
@@ -587,7 +603,7 @@ impl Engine {
         regs: IoRegs,
         si_type: SiType,
         probed: KBox<Probed>,
-        irq_number: Option<u32>,
+        interrupt: Interrupt,
         info: Info,
     ) -> impl PinInit<Self, Error> {
         try_pin_init!(Engine {
@@ -595,7 +611,7 @@ impl Engine {
             state <- new_spinlock_irq!(
                 {
                     let Probed { machine, quirks } = KBox::into_inner(probed);
-                    State::new(machine, quirks, irq_number.is_some())
+                    State::new(machine, quirks, interrupt != Interrupt::None)
                 },
                 "ipmi_si_state"
             ),
@@ -603,7 +619,7 @@ impl Engine {
             irq <- new_mutex!(None, "ipmi_si_irq"),
             regs,
             si_type,
-            irq_number,
+            interrupt,
             info,
             run_to_completion: AtomicBool::new(false),
             handing_up: AtomicU32::new(0),
@@ -930,7 +946,7 @@ impl Show for Engine {
                     layout.spacing,
                     layout.size,
                     layout.shift,
-                    self.irq_number.unwrap_or(0),
+                    self.interrupt.number(),
                     self.info.slave_addr
                 )
             }
@@ -943,17 +959,30 @@ impl Show for Engine {
 
 impl Smi for Engine {
     fn start_processing(&self, intf: Intf) -> Result {
-        if let Some(irq) = self.irq_number {
-            // SAFETY: the engine is pinned in the registration and its drop
-            // frees the IRQ (`stop`) before the memory goes.
-            let registration = unsafe { RawIrq::request(irq, true, c_str!("ipmi_si"), self) };
-            match registration {
-                Ok(r) => {
+        if self.interrupt != Interrupt::None {
+            let claimed = match self.interrupt {
+                Interrupt::Line(irq) => {
+                    // SAFETY: the engine is pinned in the registration and
+                    // its drop frees the IRQ (`stop`) before the memory goes.
+                    let line = unsafe { RawIrq::request(irq, true, c_str!("ipmi_si"), self) };
+                    line.map(Claimed::Line)
+                }
+                Interrupt::Gpe(gpe) => {
+                    // SAFETY: as for the line: `stop` removes the handler
+                    // before the memory goes.
+                    let gpe = unsafe { AcpiGpe::request(gpe, self) };
+                    gpe.map(Claimed::Gpe)
+                }
+                Interrupt::None => Err(EINVAL),
+            };
+            match claimed {
+                Ok(c) => {
+                    dev_info!(self.info.dev.device(), "using {}\n", c.describe());
                     let mut slot = self.irq.lock();
-                    *slot = Some(r);
+                    *slot = Some(c);
                 }
                 Err(e) => {
-                    pr_warn!("could not claim IRQ {}: {:?}; polling\n", irq, e);
+                    pr_warn!("could not claim {}: {:?}; polling\n", self.interrupt, e);
                     self.state.lock().policy.set_irq(false);
                 }
             }

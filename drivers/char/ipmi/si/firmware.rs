@@ -9,7 +9,7 @@ use crate::kext::ioregs::{Layout, Space};
 use crate::kext::platform::{self, PlatformDevice};
 use crate::params;
 use crate::regs::SiType;
-use crate::{bring_up, si_type_of, Bound, SiConfig};
+use crate::{bring_up, si_type_of, Bound, Interrupt, SiConfig};
 use core::pin::Pin;
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -95,13 +95,28 @@ impl platform::Driver for SiPlatform {
         let config = SiConfig {
             si_type,
             layout,
-            irq: pdev.irq(),
+            interrupt: interrupt(&pdev, acpi),
             slave_addr,
             addr_src,
         };
         let raw = NonNull::new(pdev.as_raw_device()).ok_or(EINVAL)?;
         Ok(KBox::pin(bring_up(dev, raw, config)?, GFP_KERNEL)?)
     }
+}
+
+/// How the interface interrupts: an ACPI `_GPE` first (upstream's order:
+/// firmware that wires the interface to a GPE may list an IRQ too), else
+/// the device's IRQ, else none.
+fn interrupt(pdev: &PlatformDevice<'_>, acpi: bool) -> Interrupt {
+    if acpi {
+        if let Some(gpe) = pdev.acpi_integer(c_str!("_GPE")) {
+            match u32::try_from(gpe) {
+                Ok(gpe) => return Interrupt::Gpe(gpe),
+                Err(_) => dev_warn!(pdev.device(), "_GPE {gpe:#x} out of range: ignored\n"),
+            }
+        }
+    }
+    pdev.irq().map_or(Interrupt::None, Interrupt::Line)
 }
 
 /// The register layout the device's resources and properties describe.

@@ -6,7 +6,7 @@
 use crate::ipmi::si::kcs;
 use crate::kext::ioregs::{IoRegs, Layout, Space};
 use crate::regs::SiType;
-use crate::{bring_up, si_type_of, Bound, SiConfig};
+use crate::{bring_up, si_type_of, Bound, Interrupt, SiConfig};
 use core::ptr::NonNull;
 use kernel::device::Core;
 use kernel::pci;
@@ -110,7 +110,7 @@ impl pci::Driver for SiPci {
             let config = SiConfig {
                 si_type,
                 layout,
-                irq: (irq != 0).then_some(irq),
+                interrupt: Interrupt::line(irq),
                 slave_addr: 0,
                 addr_src: SI_PCI,
             };

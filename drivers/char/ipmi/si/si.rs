@@ -46,6 +46,7 @@ pub mod glue {
 /// The kernel abstractions this module uses that the kernel crate lacks.
 #[path = "../../../../rust/kext"]
 pub mod kext {
+    pub mod gpe;
     pub mod ioregs;
     pub mod irq;
     pub mod modparam;
@@ -88,12 +89,53 @@ const SI_KCS: u8 = glue::bindings::si_type_SI_KCS as u8;
 const SI_SMIC: u8 = glue::bindings::si_type_SI_SMIC as u8;
 const SI_BT: u8 = glue::bindings::si_type_SI_BT as u8;
 
+/// How an interface signals the host.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Interrupt {
+    /// It does not: polled.
+    None,
+    /// An IRQ line (shared, as upstream requests it).
+    Line(u32),
+    /// An ACPI general-purpose event (the device's `_GPE`).
+    Gpe(u32),
+}
+
+impl Interrupt {
+    /// The number upstream shows in `params` (`irq=`): the line or the
+    /// GPE, 0 when polled.
+    pub(crate) fn number(self) -> u32 {
+        match self {
+            Interrupt::None => 0,
+            Interrupt::Line(n) | Interrupt::Gpe(n) => n,
+        }
+    }
+
+    /// An IRQ line, from a number where 0 means none.
+    pub(crate) fn line(irq: u32) -> Self {
+        if irq == 0 {
+            Interrupt::None
+        } else {
+            Interrupt::Line(irq)
+        }
+    }
+}
+
+impl kernel::fmt::Display for Interrupt {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        match self {
+            Interrupt::None => f.write_str("no interrupt"),
+            Interrupt::Line(n) => write!(f, "irq {n}"),
+            Interrupt::Gpe(n) => write!(f, "ACPI GPE {n}"),
+        }
+    }
+}
+
 /// What discovery found: enough to bring the interface up.
 #[derive(Clone, Copy)]
 pub(crate) struct SiConfig {
     pub(crate) si_type: SiType,
     pub(crate) layout: Layout,
-    pub(crate) irq: Option<u32>,
+    pub(crate) interrupt: Interrupt,
     pub(crate) slave_addr: u8,
     pub(crate) addr_src: u32,
 }
@@ -141,12 +183,12 @@ fn bring_up(
     };
     dev_info!(
         dev,
-        "{} interface at {} {:#x}, spacing {}, irq {:?} (Rust ipmi_si)\n",
+        "{} interface at {} {:#x}, spacing {}, {} (Rust ipmi_si)\n",
         config.si_type.name(),
         space,
         layout.start,
         layout.spacing,
-        config.irq
+        config.interrupt
     );
     Bound::new(dev, DevRef::new(raw_dev), regs, config)
 }
@@ -230,7 +272,13 @@ fn register(
         dev,
         slave_addr: config.slave_addr,
     };
-    let engine = Unregistered::new(Engine::new(regs, config.si_type, probed, config.irq, info))?;
+    let engine = Unregistered::new(Engine::new(
+        regs,
+        config.si_type,
+        probed,
+        config.interrupt,
+        info,
+    ))?;
     // SAFETY: the device outlives its binding, which owns the
     // registration.
     let registration = unsafe {
