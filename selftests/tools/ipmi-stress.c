@@ -63,6 +63,13 @@
  *   ipmi-stress inflight SECONDS
  *       keep requests in flight until SECONDS pass or the device fails;
  *       prints how the file ended (for unloading the interface under it).
+ *   ipmi-stress watch SECONDS [unregister]
+ *       holds the device open for SECONDS registered for one command (OEM
+ *       netfn 0x30, cmd 0x7a), so that the handler asks the interface to
+ *       watch for commands (what makes a polled interface tick while
+ *       idle); prints what it read meanwhile. With "unregister" it
+ *       unregisters before it closes the file; without, the close alone
+ *       must end the registration.
  *
  * Every mode works on /dev/ipmi0, or on the device $IPMI_DEV names.
  */
@@ -810,6 +817,32 @@ static int absent(int slave_addr, int retries, unsigned int ms)
 	return got == 7 ? 0 : 1;
 }
 
+static int watch(double seconds, int unregister)
+{
+	int fd = open(path, O_RDWR), read_msgs = 0, cc, type;
+	struct ipmi_cmdspec spec = { .netfn = 0x30, .cmd = 0x7a };
+	double end = now() + seconds;
+	struct pollfd pfd = { .events = POLLIN };
+	long got;
+
+	if (fd < 0 || ioctl(fd, IPMICTL_REGISTER_FOR_CMD, &spec) < 0) {
+		perror("watch");
+		return 1;
+	}
+	pfd.fd = fd;
+	while (now() < end) {
+		if (poll(&pfd, 1, 100) == 1 && receive(fd, &got, &cc, &type) >= 0)
+			read_msgs++;
+	}
+	printf("watch: %d messages in %.0f s\n", read_msgs, seconds);
+	if (unregister && ioctl(fd, IPMICTL_UNREGISTER_FOR_CMD, &spec) < 0) {
+		perror("UNREGISTER_FOR_CMD");
+		return 1;
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (getenv("IPMI_DEV"))
@@ -836,6 +869,8 @@ int main(int argc, char **argv)
 		return lan_command(strtol(argv[2], NULL, 0), strtol(argv[3], NULL, 0), atof(argv[4]));
 	if (argc >= 3 && !strcmp(argv[1], "inflight"))
 		return inflight(atof(argv[2]));
+	if (argc >= 3 && !strcmp(argv[1], "watch"))
+		return watch(atof(argv[2]), argc >= 4 && !strcmp(argv[3], "unregister"));
 	fprintf(stderr, "usage: see the head of ipmi-stress.c\n");
 	return 2;
 }
