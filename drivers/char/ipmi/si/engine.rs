@@ -867,6 +867,12 @@ impl Engine {
         }
         {
             let mut slot = self.irq.lock();
+            if slot.is_some() && self.si_type == SiType::Bt {
+                // Interrupts off in the BT interface before the handler
+                // goes, as upstream: that also drops a B2H_IRQ raised after
+                // the last interrupt we took, which no one would clear.
+                self.regs.write(bt::INTMASK_REGISTER, 0);
+            }
             *slot = None;
         }
         // SAFETY: the timer is initialised; with `stopped` set nothing
@@ -980,14 +986,17 @@ impl Smi for Engine {
                     dev_info!(self.info.dev.device(), "using {}\n", c.describe());
                     let mut slot = self.irq.lock();
                     *slot = Some(c);
+                    if self.si_type == SiType::Bt {
+                        // Enable, and clear a B2H_IRQ an earlier driver
+                        // left set: held up, it would keep the line
+                        // asserted and no new interrupt would be seen.
+                        self.regs.write(bt::INTMASK_REGISTER, 0x03);
+                    }
                 }
                 Err(e) => {
                     pr_warn!("could not claim {}: {:?}; polling\n", self.interrupt, e);
                     self.state.lock().policy.set_irq(false);
                 }
-            }
-            if self.si_type == SiType::Bt {
-                self.regs.write(bt::INTMASK_REGISTER, 0x01);
             }
         }
         {
