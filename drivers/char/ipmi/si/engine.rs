@@ -483,6 +483,7 @@ enum Claimed {
 }
 
 impl Claimed {
+    /// What was claimed, as the kernel holds it.
     fn describe(&self) -> Interrupt {
         match self {
             Claimed::Line(line) => Interrupt::Line(line.irq()),
@@ -591,7 +592,8 @@ impl Handler for Engine {
     fn handle_irq(&self) -> IrqReturn {
         if self.si_type == SiType::Bt {
             // Acknowledge the BT interrupt, keep it enabled.
-            self.regs.write(bt::INTMASK_REGISTER, 0x03);
+            self.regs
+                .write(bt::INTMASK_REGISTER, bt::B2H_IRQ | bt::B2H_IRQ_EN);
         }
         let _ = self.kick_by(Kicker::Irq, None);
         IrqReturn::Handled
@@ -624,6 +626,26 @@ impl Engine {
             run_to_completion: AtomicBool::new(false),
             handing_up: AtomicU32::new(0),
         }? Error)
+    }
+
+    /// Claims the interrupt discovery found: `None` when the interface
+    /// is polled.
+    fn claim_interrupt(&self) -> Option<Result<Claimed>> {
+        match self.interrupt {
+            Interrupt::None => None,
+            Interrupt::Line(irq) => {
+                // SAFETY: the engine is pinned in the registration and its
+                // drop frees the IRQ (`stop`) before the memory goes.
+                let line = unsafe { RawIrq::request(irq, true, c_str!("ipmi_si"), self) };
+                Some(line.map(Claimed::Line))
+            }
+            Interrupt::Gpe(gpe) => {
+                // SAFETY: as for the line: `stop` removes the handler
+                // before the memory goes.
+                let gpe = unsafe { AcpiGpe::request(gpe, self) };
+                Some(gpe.map(Claimed::Gpe))
+            }
+        }
     }
 
     /// Arms the timer for `wake`, or stops it; called under the lock so
@@ -965,38 +987,23 @@ impl Show for Engine {
 
 impl Smi for Engine {
     fn start_processing(&self, intf: Intf) -> Result {
-        if self.interrupt != Interrupt::None {
-            let claimed = match self.interrupt {
-                Interrupt::Line(irq) => {
-                    // SAFETY: the engine is pinned in the registration and
-                    // its drop frees the IRQ (`stop`) before the memory goes.
-                    let line = unsafe { RawIrq::request(irq, true, c_str!("ipmi_si"), self) };
-                    line.map(Claimed::Line)
+        match self.claim_interrupt() {
+            None => {}
+            Some(Ok(claimed)) => {
+                dev_info!(self.info.dev.device(), "using {}\n", claimed.describe());
+                let mut slot = self.irq.lock();
+                *slot = Some(claimed);
+                if self.si_type == SiType::Bt {
+                    // Enable, and clear a B2H_IRQ an earlier driver left
+                    // set: held up, it would keep the line asserted and no
+                    // new interrupt would be seen.
+                    self.regs
+                        .write(bt::INTMASK_REGISTER, bt::B2H_IRQ | bt::B2H_IRQ_EN);
                 }
-                Interrupt::Gpe(gpe) => {
-                    // SAFETY: as for the line: `stop` removes the handler
-                    // before the memory goes.
-                    let gpe = unsafe { AcpiGpe::request(gpe, self) };
-                    gpe.map(Claimed::Gpe)
-                }
-                Interrupt::None => Err(EINVAL),
-            };
-            match claimed {
-                Ok(c) => {
-                    dev_info!(self.info.dev.device(), "using {}\n", c.describe());
-                    let mut slot = self.irq.lock();
-                    *slot = Some(c);
-                    if self.si_type == SiType::Bt {
-                        // Enable, and clear a B2H_IRQ an earlier driver
-                        // left set: held up, it would keep the line
-                        // asserted and no new interrupt would be seen.
-                        self.regs.write(bt::INTMASK_REGISTER, 0x03);
-                    }
-                }
-                Err(e) => {
-                    pr_warn!("could not claim {}: {:?}; polling\n", self.interrupt, e);
-                    self.state.lock().policy.set_irq(false);
-                }
+            }
+            Some(Err(e)) => {
+                pr_warn!("could not claim {}: {:?}; polling\n", self.interrupt, e);
+                self.state.lock().policy.set_irq(false);
             }
         }
         {

@@ -76,6 +76,11 @@ pub const H_BUSY: u8 = 0x40;
 /// `BT_CTRL`: the BMC is busy with a request.
 pub const B_BUSY: u8 = 0x80;
 
+/// `BT_INTMASK`: the BMC may interrupt the host.
+pub const B2H_IRQ_EN: u8 = 0x01;
+/// `BT_INTMASK`: the BMC has interrupted (write 1 to clear).
+pub const B2H_IRQ: u8 = 0x02;
+
 /// Longest request (netfn/LUN, cmd, data) the length byte can announce:
 /// it counts seq too, and holds at most 255.
 pub const MAX_REQUEST_LEN: usize = 254;
